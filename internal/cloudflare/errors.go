@@ -1,0 +1,93 @@
+package cloudflare
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Class sorts Cloudflare failures by what the operator should do about them.
+type Class string
+
+const (
+	// ClassAuthentication: the credential is unknown, revoked or expired (code 1000, 401).
+	ClassAuthentication Class = "Authentication"
+	// ClassPermission: the credential lacks a permission for the resource (code 10000, or 9109
+	// "Unauthorized to access requested resource" on token creation).
+	ClassPermission Class = "PermissionDenied"
+	// ClassIPRestricted: the parent token's IP filter excludes this caller (code 9109 "Cannot use the
+	// access token from location").
+	ClassIPRestricted Class = "IPRestricted"
+	// ClassUnknownKey: wrong global API key or e-mail (code 9103).
+	ClassUnknownKey Class = "UnknownAPIKey"
+	// ClassNotFound: the object does not exist (404), or a zone or permission name resolved to nothing.
+	ClassNotFound Class = "NotFound"
+	// ClassQuota: the owner holds as many tokens as Cloudflare allows.
+	ClassQuota Class = "QuotaExceeded"
+	// ClassRateLimited: 429 (code 971); RetryAfter says when to come back.
+	ClassRateLimited Class = "RateLimited"
+	// ClassInvalid: Cloudflare refused the request itself (400); retrying the same request will not help.
+	ClassInvalid Class = "InvalidRequest"
+	// ClassTransient: 5xx, timeouts, transport errors.
+	ClassTransient Class = "Transient"
+)
+
+// Error is a classified Cloudflare failure. Its message never contains a credential or token value.
+type Error struct {
+	Class Class
+	// Op is what the operator was doing ("create token", "list zones").
+	Op string
+	// HTTPStatus is 0 for transport errors.
+	HTTPStatus int
+	// Codes are Cloudflare's error codes, first one first.
+	Codes []int
+	// Message is Cloudflare's first error message, or the transport error.
+	Message string
+	// RetryAfter is Cloudflare's (or the client-side budget's) wait, when known.
+	RetryAfter time.Duration
+	// Candidates, for ClassNotFound on a name, are the closest valid names.
+	Candidates []string
+}
+
+func (e *Error) Error() string {
+	s := e.Op + ": " + string(e.Class)
+	if e.HTTPStatus != 0 {
+		s += fmt.Sprintf(" (HTTP %d", e.HTTPStatus)
+		for _, c := range e.Codes {
+			s += fmt.Sprintf(", code %d", c)
+		}
+		s += ")"
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// ClassOf returns the class of err, or "" when err is not a classified Cloudflare error.
+func ClassOf(err error) Class {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	return ""
+}
+
+// IsPermanent reports whether repeating the same call with the same inputs cannot succeed: the spec, the
+// issuer or the credential has to change first.
+func IsPermanent(err error) bool {
+	switch ClassOf(err) {
+	case ClassAuthentication, ClassPermission, ClassIPRestricted, ClassUnknownKey, ClassNotFound, ClassInvalid:
+		return true
+	}
+	return false
+}
+
+// RetryAfterOf returns the wait Cloudflare or the budget asked for, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
