@@ -1,0 +1,246 @@
+# Image URL to use all building/pushing image targets
+IMG ?= controller:latest
+
+# Get the currently used golang install path (in GOPATH/bin, unless GOBIN is set)
+ifeq (,$(shell go env GOBIN))
+GOBIN=$(shell go env GOPATH)/bin
+else
+GOBIN=$(shell go env GOBIN)
+endif
+
+# CONTAINER_TOOL defines the container tool to be used for building images.
+# This project's development and CI machines run no container engine: docker-build and
+# docker-push are for machines that have one (docker or podman).
+CONTAINER_TOOL ?= docker
+
+# Setting SHELL to bash allows bash commands to be executed by recipes.
+# Options are set to exit when a recipe line exits non-zero or a piped command fails.
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+# The separate Go module holding the cert-manager integration tests (tested and tidied when present).
+CERTMANAGER_TEST_DIR ?= test/certmanager
+
+.PHONY: all
+all: build
+
+##@ General
+
+# The help target prints out all targets with their descriptions organized
+# beneath their categories. The categories are represented by '##@' and the
+# target descriptions by '##'.
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate WebhookConfiguration, ClusterRole and CustomResourceDefinition objects.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate code containing DeepCopy, DeepCopyInto, and DeepCopyObject method implementations.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: fmt
+fmt: ## Run go fmt against code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet against code.
+	go vet ./...
+
+.PHONY: test
+test: manifests generate fmt vet envtest ## Run unit and envtest tests (real kube-apiserver + etcd from bin/k8s).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+	@if [ -f $(CERTMANAGER_TEST_DIR)/go.mod ]; then \
+		echo "cd $(CERTMANAGER_TEST_DIR) && go test ./..."; \
+		cd $(CERTMANAGER_TEST_DIR) && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test ./...; \
+	fi
+
+# The e2e issue fills this in: a Ginkgo suite against a real kube-apiserver + etcd (from `make envtest`),
+# the manager running as its ServiceAccount. No kind cluster: this project's machines run no container engine.
+.PHONY: test-e2e
+test-e2e: manifests generate fmt vet envtest ## Run the e2e tests (test/e2e) against a real kube-apiserver + etcd.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test ./test/e2e/ -v -ginkgo.v
+
+.PHONY: bench
+bench: ## Run the benchmarks (arrives with a later issue).
+	@echo "make bench arrives with a later issue"; exit 1
+
+.PHONY: demo
+demo: ## Run the operator locally against the fake Cloudflare API (arrives with the lifecycle issue).
+	@echo "make demo arrives with the lifecycle issue"; exit 1
+
+.PHONY: verify
+verify: ## Regenerate everything, tidy go.mod, and fail if that changed any file.
+	$(MAKE) manifests generate fmt
+	go mod tidy
+	@if [ -f $(CERTMANAGER_TEST_DIR)/go.mod ]; then \
+		echo "cd $(CERTMANAGER_TEST_DIR) && go mod tidy"; \
+		cd $(CERTMANAGER_TEST_DIR) && go mod tidy; \
+	fi
+	@if [ -n "$$(git status --porcelain)" ]; then \
+		echo "verify: the tree differs from what the generators and go mod tidy produce:"; \
+		git status --porcelain; \
+		git --no-pager diff; \
+		exit 1; \
+	fi
+	@echo "verify: clean"
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint linter.
+	$(GOLANGCI_LINT) run
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint linter and perform fixes.
+	$(GOLANGCI_LINT) run --fix
+
+.PHONY: lint-config
+lint-config: golangci-lint ## Verify golangci-lint linter configuration.
+	$(GOLANGCI_LINT) config verify
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build manager binary.
+	go build -o bin/manager cmd/main.go
+
+.PHONY: run
+run: manifests generate fmt vet ## Run a controller from your host.
+	go run ./cmd/main.go
+
+# docker-build and docker-push need a container engine; none runs on this project's development or
+# CI machines, so these targets are for a workstation or a release pipeline that has one.
+.PHONY: docker-build
+docker-build: ## Build docker image with the manager (needs a container engine; none runs here).
+	$(CONTAINER_TOOL) build -t ${IMG} .
+
+.PHONY: docker-push
+docker-push: ## Push docker image with the manager (needs a container engine; none runs here).
+	$(CONTAINER_TOOL) push ${IMG}
+
+# PLATFORMS defines the target platforms for the manager image be built to provide support to multiple
+# architectures (needs docker buildx and a container engine).
+PLATFORMS ?= linux/arm64,linux/amd64,linux/s390x,linux/ppc64le
+.PHONY: docker-buildx
+docker-buildx: ## Build and push docker image for the manager for cross-platform support.
+	# copy existing Dockerfile and insert --platform=${BUILDPLATFORM} into Dockerfile.cross, and preserve the original Dockerfile
+	sed -e '1 s/\(^FROM\)/FROM --platform=\$$\{BUILDPLATFORM\}/; t' -e ' 1,// s//FROM --platform=\$$\{BUILDPLATFORM\}/' Dockerfile > Dockerfile.cross
+	- $(CONTAINER_TOOL) buildx create --name cloudflare-token-operator-builder
+	$(CONTAINER_TOOL) buildx use cloudflare-token-operator-builder
+	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --tag ${IMG} -f Dockerfile.cross .
+	- $(CONTAINER_TOOL) buildx rm cloudflare-token-operator-builder
+	rm Dockerfile.cross
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment (dist/install.yaml).
+	mkdir -p dist
+	cd config/manager && $(KUSTOMIZE) edit set image controller=${IMG}
+	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kustomize ## Install CRDs into the K8s cluster specified in ~/.kube/config.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Uninstall CRDs from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize ## Deploy controller to the K8s cluster specified in ~/.kube/config.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=${IMG}
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply -f -
+
+.PHONY: undeploy
+undeploy: kustomize ## Undeploy controller from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Dependencies
+
+## Location to install dependencies to
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+## Tool Binaries
+KUBECTL ?= kubectl
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+ENVTEST ?= $(LOCALBIN)/setup-envtest
+GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
+HELM ?= $(LOCALBIN)/helm
+
+## Tool Versions (each must build with the Go toolchain in go.mod: GOTOOLCHAIN=local, no downloads)
+KUSTOMIZE_VERSION ?= v5.8.2
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+#ENVTEST_VERSION is the setup-envtest version (controller-runtime's tools/setup-envtest module, release-0.25)
+ENVTEST_VERSION ?= v0.25.1
+#ENVTEST_K8S_VERSION is the version of Kubernetes whose kube-apiserver, etcd and kubectl envtest runs
+#(v1.37.1: the module proxy lists v1.37.2 of k8s.io/kubernetes but does not serve its zip)
+ENVTEST_K8S_VERSION ?= 1.37.1
+ENVTEST_ETCD_VERSION ?= 3.6.16
+GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v4.3.1
+
+## Where `make envtest` leaves kube-apiserver, etcd and kubectl (KUBEBUILDER_ASSETS for the tests)
+ENVTEST_ASSETS_DIR ?= $(LOCALBIN)/k8s/$(ENVTEST_K8S_VERSION)
+
+.PHONY: kustomize
+kustomize: $(LOCALBIN) ## Download kustomize locally if necessary.
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+.PHONY: controller-gen
+controller-gen: $(LOCALBIN) ## Download controller-gen locally if necessary.
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: setup-envtest
+setup-envtest: $(LOCALBIN) ## Download setup-envtest locally if necessary.
+	$(call go-install-tool,$(ENVTEST),sigs.k8s.io/controller-runtime/tools/setup-envtest,$(ENVTEST_VERSION))
+
+# envtest leaves kube-apiserver, etcd and kubectl in $(ENVTEST_ASSETS_DIR): first through setup-envtest,
+# and where that cannot download (this project's machines), built from the Go module proxy by
+# hack/envtest-binaries.sh (about 5 minutes on 2 cores, once; cached in bin/ afterwards).
+.PHONY: envtest
+envtest: $(LOCALBIN) ## Provide kube-apiserver, etcd and kubectl for envtest in bin/k8s/<version> (built from source if needed).
+	@if [ -x "$(ENVTEST_ASSETS_DIR)/kube-apiserver" ] && [ -x "$(ENVTEST_ASSETS_DIR)/etcd" ] && [ -x "$(ENVTEST_ASSETS_DIR)/kubectl" ]; then \
+		echo "$(ENVTEST_ASSETS_DIR)"; \
+	else \
+		$(MAKE) --no-print-directory setup-envtest && \
+		SETUP_ENVTEST="$(ENVTEST)" K8S_VERSION="$(ENVTEST_K8S_VERSION)" ETCD_VERSION="$(ENVTEST_ETCD_VERSION)" \
+			hack/envtest-binaries.sh "$(ENVTEST_ASSETS_DIR)"; \
+	fi
+
+.PHONY: golangci-lint
+golangci-lint: $(LOCALBIN) ## Download golangci-lint locally if necessary.
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+.PHONY: helm
+helm: $(LOCALBIN) ## Download helm locally if necessary.
+	$(call go-install-tool,$(HELM),helm.sh/helm/v4/cmd/helm,$(HELM_VERSION))
+
+# go-install-tool will 'go install' any package with custom target and name of binary, if it doesn't exist.
+# The tool targets above are phony and call it every time: it only checks for the versioned binary
+# ($1-$3), so bumping a *_VERSION variable installs the new version and repoints the symlink.
+# $1 - target path with name of binary
+# $2 - package url which can be installed
+# $3 - specific version of package
+define go-install-tool
+@[ -f "$(1)-$(3)" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Downloading $${package}" ;\
+rm -f "$(1)" ;\
+GOBIN="$(LOCALBIN)" go install $${package} ;\
+mv "$(1)" "$(1)-$(3)" ;\
+} ;\
+ln -sf "$(1)-$(3)" "$(1)"
+endef
