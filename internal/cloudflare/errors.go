@@ -47,7 +47,14 @@ type Error struct {
 	RetryAfter time.Duration
 	// Candidates, for ClassNotFound on a name, are the closest valid names.
 	Candidates []string
+
+	// cause is kept only for context errors, so that errors.Is(err, context.Canceled) works; SDK errors are
+	// never kept because their text embeds the request.
+	cause error
 }
+
+// Unwrap returns the context error behind a canceled or timed-out call, else nil.
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	s := e.Op + ": " + string(e.Class)
