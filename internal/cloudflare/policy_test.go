@@ -183,4 +183,3 @@ func BenchmarkMapTokenOnly(b *testing.B) {
 		_ = fromShared(&st)
 	}
 }
-
