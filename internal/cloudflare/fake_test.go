@@ -388,3 +388,26 @@ func candidatesOf(err error) []string {
 	}
 	return nil
 }
+
+func TestFakeZonesAreFilteredByTheIssuerAccount(t *testing.T) {
+	const acct1, acct2 = "11111111111111111111111111111111", "22222222222222222222222222222222"
+	fake := newFake(t, cloudflaretest.WithAccounts(acct1, acct2),
+		cloudflaretest.WithZones(acct1, "one.example"), cloudflaretest.WithZones(acct2, "two.example"))
+	ctx := context.Background()
+	cred := Credential{APIToken: NewSecret(fake.UserParentToken())}
+	c := clientOf(t, NewFactory(FactoryOptions{}), Config{BaseURL: fake.URL(), Credential: cred, AccountID: acct1})
+	z, err := c.ResolveZones(ctx, []string{"one.example"})
+	if err != nil || z[0].AccountID != acct1 {
+		t.Fatalf("own zone: %+v, %v", z, err)
+	}
+	for _, ref := range []string{"two.example", fake.ZoneID("two.example")} {
+		if _, err := c.ResolveZones(ctx, []string{ref}); ClassOf(err) != ClassNotFound {
+			t.Fatalf("zone %s of another account: %v, want NotFound", ref, err)
+		}
+	}
+	// Without an account, the credential sees both.
+	all := clientOf(t, NewFactory(FactoryOptions{}), Config{BaseURL: fake.URL(), Credential: cred})
+	if _, err := all.ResolveZones(ctx, []string{"one.example", "two.example"}); err != nil {
+		t.Fatalf("no account filter: %v", err)
+	}
+}
