@@ -1,0 +1,5 @@
+package cloudflaretest
+
+import "net/http"
+
+func (s *Server) adminRoutes(mux *http.ServeMux) {}
