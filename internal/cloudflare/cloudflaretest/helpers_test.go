@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +22,8 @@ func newServer(t *testing.T, opts ...cloudflaretest.Option) *cloudflaretest.Serv
 	t.Helper()
 	for _, v := range []string{"CLOUDFLARE_BASE_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL",
 		"CLOUDFLARE_API_USER_SERVICE_KEY", "CLOUDFLARE_CUSTOM_HEADERS"} {
-		t.Setenv(v, "")
+		t.Setenv(v, "") // restores the old value after the test
+		os.Unsetenv(v)  // the SDK treats a set-but-empty variable as a value
 	}
 	srv := cloudflaretest.NewServer(opts...)
 	t.Cleanup(srv.Close)
@@ -98,4 +100,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+type sharedPolicy = shared.TokenPolicyParam
+
 var _ = http.StatusOK
+
+func sharedToken(name string, policies ...shared.TokenPolicyParam) shared.TokenParam {
+	return shared.TokenParam{Name: cloudflare.F(name), Policies: cloudflare.F(policies)}
+}
