@@ -107,3 +107,7 @@ var _ = http.StatusOK
 func sharedToken(name string, policies ...shared.TokenPolicyParam) shared.TokenParam {
 	return shared.TokenParam{Name: cloudflare.F(name), Policies: cloudflare.F(policies)}
 }
+
+func optionToken(v string) option.RequestOption { return option.WithAPIToken(v) }
+func optionBase(u string) option.RequestOption  { return option.WithBaseURL(u) }
+func optionRetries(n int) option.RequestOption  { return option.WithMaxRetries(n) }
