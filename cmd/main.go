@@ -46,6 +46,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
 	cloudflarev1alpha1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	// +kubebuilder:scaffold:imports
 )
@@ -176,16 +177,14 @@ func resolveClusterName(ctx context.Context, c client.Reader) (string, error) {
 }
 
 // setupControllers registers the reconcilers (and webhooks) with the manager.
-//
-// The lifecycle issue wires the CloudflareToken, TokenIssuer and ClusterTokenIssuer reconcilers here,
-// passing them opts.
-//
-//nolint:unparam // returns nil until the reconcilers arrive
 func setupControllers(mgr manager.Manager, opts Options) error {
-	_ = mgr
-	_ = opts
+	return controller.Setup(mgr, controller.Config{
+		CloudflareAPIURL:  opts.CloudflareAPIURL,
+		ClusterName:       opts.ClusterName,
+		OperatorNamespace: opts.OperatorNamespace,
+		APIRequestsPer5m:  opts.APIRequestsPer5m,
+	})
 	// +kubebuilder:scaffold:builder
-	return nil
 }
 
 func main() {
@@ -298,6 +297,7 @@ func run(f *managerFlags) error {
 
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  controller.CacheOptions(),
 		Metrics:                metricsServerOptions,
 		WebhookServer:          webhookServer,
 		HealthProbeBindAddress: f.probeAddr,

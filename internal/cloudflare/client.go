@@ -129,6 +129,9 @@ type Client interface {
 	// ResolvePermissionGroups maps permission-group names or ids to groups, preferring the zone scope
 	// when a name exists at several scopes unless scope is given. Cached per client.
 	ResolvePermissionGroups(ctx context.Context, refs []string) ([]PermissionGroup, error)
+	// ResolvePermissionGroupsScoped is ResolvePermissionGroups preferring preferScope for names that exist
+	// at several scopes.
+	ResolvePermissionGroupsScoped(ctx context.Context, refs []string, preferScope string) ([]PermissionGroup, error)
 	// CreateToken mints a token; the value is returned only here.
 	CreateToken(ctx context.Context, spec TokenSpec) (Token, Secret, error)
 	// ListTokens returns every token of the owner, all pages.

@@ -1,0 +1,105 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// CloudflareTokenReconciler mints, rotates and revokes the token a CloudflareToken declares.
+type CloudflareTokenReconciler struct {
+	client.Client
+	// APIReader reads around the cache where a stale read could mint or revoke the wrong token.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
+	Issuers   *IssuerLoader
+	Factory   cloudflare.Factory
+	Inventory *Inventory
+	// ClusterHash marks the names of this cluster's tokens (ClusterHash of --cluster-name).
+	ClusterHash string
+	// DriftInterval is how often a token's liveness at Cloudflare is checked (by a shared list).
+	DriftInterval time.Duration
+	Now           func() time.Time
+	MaxConcurrent int
+}
+
+// tokenPass is what one reconciliation learns as it goes, step by step.
+type tokenPass struct {
+	tok    *cfv1.CloudflareToken
+	iss    *issuer
+	cl     cloudflare.Client
+	scope  string // scopeHash of the spec as it is now
+	secret *corev1.Secret
+	now    time.Time
+	patch  *statusPatch
+}
+
+// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=cloudflaretokens,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=cloudflaretokens/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=cloudflaretokens/finalizers,verbs=update
+// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers;clustertokenissuers,verbs=get;list;watch
+// Secrets: the operator creates, updates and deletes the Secrets it writes tokens into, and reads parent
+// credentials (uncached, by name).
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// Namespaces: a ClusterTokenIssuer's namespaceSelector is matched against namespace labels.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile walks the lifecycle: finalizer, issuer, recovery of unrecorded tokens, the token itself, the
+// Secret, then retirement of replaced tokens. Status is written once, when the pass ends.
+func (r *CloudflareTokenReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
+	tok := &cfv1.CloudflareToken{}
+	if err := r.Get(ctx, req.NamespacedName, tok); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	pass := &tokenPass{tok: tok, now: r.Now(), patch: newStatusPatch(tok)}
+	defer func() { res, err = r.finish(ctx, pass, err) }()
+
+	if !tok.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, pass)
+	}
+	steps := []func(context.Context, *tokenPass) error{
+		r.ensureFinalizer,
+		r.resolveIssuer,
+		r.recoverUnrecordedTokens,
+		r.ensureLiveToken,
+		r.retireReplacedTokens,
+	}
+	for _, step := range steps {
+		if err := step(ctx, pass); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager watches CloudflareTokens, the Secrets they own, and the issuers they use.
+func (r *CloudflareTokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &cfv1.CloudflareToken{}, issuerIndex, indexIssuer); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&cfv1.CloudflareToken{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Secret{}).
+		Watches(&cfv1.TokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer("TokenIssuer")),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(&cfv1.ClusterTokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer("ClusterTokenIssuer")),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrent, 1)}).
+		Named("cloudflaretoken").
+		Complete(r)
+}

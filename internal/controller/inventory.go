@@ -1,0 +1,123 @@
+package controller
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// Inventory remembers, per credential, which tokens Cloudflare listed at the last sweep. Drift (a token
+// revoked, disabled or expired out of band) is found by one paged list per credential per interval,
+// shared by every CloudflareToken, never by one GET per token per pass.
+type Inventory struct {
+	Interval time.Duration
+	Now      func() time.Time
+
+	mu    sync.Mutex
+	lists map[string]*tokenList
+}
+
+type tokenList struct {
+	mu      sync.Mutex // held during a sweep, so that concurrent askers share it
+	sweptAt time.Time
+	byID    map[string]cloudflare.Token
+}
+
+// NewInventory returns an empty inventory; the first question about a credential sweeps it.
+func NewInventory(interval time.Duration, now func() time.Time) *Inventory {
+	return &Inventory{Interval: interval, Now: now, lists: map[string]*tokenList{}}
+}
+
+func (inv *Inventory) list(key string) *tokenList {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	l, ok := inv.lists[key]
+	if !ok {
+		l = &tokenList{byID: map[string]cloudflare.Token{}}
+		inv.lists[key] = l
+	}
+	return l
+}
+
+// Live reports whether the token is active and unexpired as far as the inventory knows, sweeping first
+// when the last sweep is older than the interval. A token issued after the last sweep counts as live:
+// the sweep could not have seen it.
+func (inv *Inventory) Live(ctx context.Context, key string, cl cloudflare.Client, id string, issuedAt time.Time) (bool, error) {
+	l := inv.list(key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := inv.Now()
+	if now.Sub(l.sweptAt) >= inv.Interval {
+		if err := l.sweep(ctx, cl, now); err != nil {
+			return false, err
+		}
+	}
+	// Status times have whole seconds; a second of slack keeps a token minted just after a sweep began
+	// from looking gone.
+	if issuedAt.Add(time.Second).After(l.sweptAt) {
+		return true, nil
+	}
+	t, ok := l.byID[id]
+	return ok && isLive(t, now), nil
+}
+
+// Sweep lists the credential's tokens now, whatever the age of the last sweep, and returns them.
+func (inv *Inventory) Sweep(ctx context.Context, key string, cl cloudflare.Client) ([]cloudflare.Token, error) {
+	l := inv.list(key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.sweep(ctx, cl, inv.Now()); err != nil {
+		return nil, err
+	}
+	out := make([]cloudflare.Token, 0, len(l.byID))
+	for _, t := range l.byID {
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// Count is how many tokens the credential held at the last sweep, and whether a sweep has happened.
+func (inv *Inventory) Count(key string) (int, bool) {
+	l := inv.list(key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.byID), !l.sweptAt.IsZero()
+}
+
+// Add records a token the operator just minted.
+func (inv *Inventory) Add(key string, t cloudflare.Token) {
+	l := inv.list(key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.byID[t.ID] = t
+}
+
+// Forget drops a token the operator just revoked.
+func (inv *Inventory) Forget(key, id string) {
+	l := inv.list(key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.byID, id)
+}
+
+func (l *tokenList) sweep(ctx context.Context, cl cloudflare.Client, now time.Time) error {
+	tokens, err := cl.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	l.byID = make(map[string]cloudflare.Token, len(tokens))
+	for _, t := range tokens {
+		l.byID[t.ID] = t
+	}
+	l.sweptAt = now
+	return nil
+}
+
+func isLive(t cloudflare.Token, now time.Time) bool {
+	if t.Status != cloudflare.StatusActive {
+		return false
+	}
+	return t.ExpiresOn == nil || now.Before(*t.ExpiresOn)
+}

@@ -1,0 +1,160 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// Cloudflare's token quotas.
+const (
+	userTokenQuota    = 50
+	accountTokenQuota = 500
+)
+
+// IssuerReconciler verifies the parent credential of TokenIssuers or ClusterTokenIssuers (one instance per
+// kind) and reports it in the Ready condition.
+type IssuerReconciler struct {
+	client.Client
+	Issuers   *IssuerLoader
+	Factory   cloudflare.Factory
+	Inventory *Inventory
+	// Kind is TokenIssuer or ClusterTokenIssuer.
+	Kind string
+	// VerifyInterval is how often a verified credential is checked again.
+	VerifyInterval time.Duration
+	Now            func() time.Time
+}
+
+// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers;clustertokenissuers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers/status;clustertokenissuers/status,verbs=get;update;patch
+
+// Reconcile verifies the credential when the spec changed, when it was never verified, or when the last
+// verification is older than VerifyInterval; otherwise it makes no Cloudflare call.
+func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	iss, err := r.load(ctx, req)
+	if err != nil || iss == nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	base := iss.obj.DeepCopyObject().(client.Object)
+	now := r.Now()
+	st := iss.status
+	if wait := r.untilNextVerify(iss, now); wait > 0 {
+		r.reportQuota(iss)
+		return ctrl.Result{RequeueAfter: wait}, r.Status().Patch(ctx, iss.obj, client.MergeFrom(base))
+	}
+	res, verr := r.verify(ctx, iss, now)
+	st.LastVerifiedAt = timePtr(now.Truncate(time.Second))
+	if err := r.Status().Patch(ctx, iss.obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		return res, fmt.Errorf("writing status: %w", err)
+	}
+	return res, verr
+}
+
+func (r *IssuerReconciler) load(ctx context.Context, req ctrl.Request) (*issuer, error) {
+	if r.Kind == "ClusterTokenIssuer" {
+		obj := &cfv1.ClusterTokenIssuer{}
+		if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+			return nil, err
+		}
+		return clusterTokenIssuer(obj), nil
+	}
+	obj := &cfv1.TokenIssuer{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return nil, err
+	}
+	return tokenIssuer(obj), nil
+}
+
+// untilNextVerify is zero when the credential must be verified now.
+func (r *IssuerReconciler) untilNextVerify(iss *issuer, now time.Time) time.Duration {
+	st := iss.status
+	ready := meta.FindStatusCondition(st.Conditions, cfv1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionTrue || st.ObservedGeneration != iss.obj.GetGeneration() || st.LastVerifiedAt == nil {
+		return 0
+	}
+	next := st.LastVerifiedAt.Add(r.VerifyInterval)
+	if st.CredentialExpiresAt != nil && st.CredentialExpiresAt.Before(&metav1.Time{Time: next}) {
+		next = st.CredentialExpiresAt.Time
+	}
+	return next.Sub(now)
+}
+
+// verify checks the credential at Cloudflare and sets Ready.
+func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer, now time.Time) (ctrl.Result, error) {
+	st := iss.status
+	gen := iss.obj.GetGeneration()
+	set := func(status metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cfv1.ConditionReady, Status: status,
+			Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+	if err := r.Issuers.loadCredential(ctx, iss); err != nil {
+		if ref, ok := asRefusal(err); ok {
+			set(metav1.ConditionFalse, ref.Reason, ref.Message)
+			return ctrl.Result{RequeueAfter: r.VerifyInterval}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	cl, err := r.Factory.ClientFor(iss.config)
+	if err == nil {
+		var info cloudflare.CredentialInfo
+		info, err = cl.Verify(ctx)
+		st.CredentialExpiresAt = nil
+		if info.ExpiresOn != nil {
+			st.CredentialExpiresAt = timePtr(*info.ExpiresOn)
+		}
+	}
+	if err != nil {
+		reason := failureReason(err)
+		set(metav1.ConditionFalse, reason, credentialAdvice(err))
+		if cloudflare.IsPermanent(err) {
+			return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
+		}
+		return ctrl.Result{RequeueAfter: max(cloudflare.RetryAfterOf(err), 30*time.Second)}, nil
+	}
+	st.ObservedGeneration = gen
+	set(metav1.ConditionTrue, "Verified", fmt.Sprintf("the parent credential is valid (%s-owned tokens)", iss.config.Owner))
+	r.reportQuota(iss)
+	return ctrl.Result{RequeueAfter: r.VerifyInterval}, nil
+}
+
+// reportQuota shows how many tokens the owner holds against Cloudflare's quota, as of the last sweep.
+func (r *IssuerReconciler) reportQuota(iss *issuer) {
+	iss.status.TokenQuota = userTokenQuota
+	if iss.spec.TokenOwner == cfv1.TokenOwnerAccount {
+		iss.status.TokenQuota = accountTokenQuota
+	}
+	if iss.config.BaseURL == "" {
+		return
+	}
+	if n, ok := r.Inventory.Count(iss.inventoryKey()); ok {
+		held := int32(n)
+		iss.status.TokensHeld = &held
+	}
+}
+
+// SetupWithManager watches the issuers of r.Kind.
+func (r *IssuerReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	var obj client.Object = &cfv1.TokenIssuer{}
+	if r.Kind == "ClusterTokenIssuer" {
+		obj = &cfv1.ClusterTokenIssuer{}
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named(map[string]string{"TokenIssuer": "tokenissuer", "ClusterTokenIssuer": "clustertokenissuer"}[r.Kind]).
+		Complete(r)
+}
+
+var _ reconcile.Reconciler = &IssuerReconciler{}

@@ -1,0 +1,85 @@
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// Config is what the reconcilers need from the command line.
+type Config struct {
+	CloudflareAPIURL  string
+	ClusterName       string
+	OperatorNamespace string
+	APIRequestsPer5m  int
+	// DriftInterval is how often tokens are checked at Cloudflare (one paged list per credential).
+	DriftInterval time.Duration
+	// VerifyInterval is how often a verified parent credential is verified again.
+	VerifyInterval time.Duration
+	// MaxConcurrentReconciles of the CloudflareToken controller.
+	MaxConcurrentReconciles int
+	// Metrics receives the Cloudflare client's request observations; may be nil.
+	Metrics cloudflare.Metrics
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Defaults for Config.
+const (
+	DefaultDriftInterval  = 10 * time.Minute
+	DefaultVerifyInterval = time.Hour
+)
+
+// CacheOptions keeps only the operator's own Secrets in the cache: a cluster's other Secrets are never
+// read into memory, and parent credentials are read uncached, by name, when needed.
+func CacheOptions() cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue})},
+	}}
+}
+
+// Setup registers the CloudflareToken, TokenIssuer and ClusterTokenIssuer reconcilers with the manager.
+func Setup(mgr ctrl.Manager, cfg Config) error {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DriftInterval <= 0 {
+		cfg.DriftInterval = DefaultDriftInterval
+	}
+	if cfg.VerifyInterval <= 0 {
+		cfg.VerifyInterval = DefaultVerifyInterval
+	}
+	if cfg.MaxConcurrentReconciles <= 0 {
+		cfg.MaxConcurrentReconciles = 4
+	}
+	factory := cloudflare.NewFactory(cloudflare.FactoryOptions{
+		RequestsPer5m: cfg.APIRequestsPer5m, Now: cfg.Now, Metrics: cfg.Metrics})
+	inventory := NewInventory(cfg.DriftInterval, cfg.Now)
+	loader := &IssuerLoader{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		OperatorNamespace: cfg.OperatorNamespace, BaseURL: cfg.CloudflareAPIURL}
+
+	for _, kind := range []string{"TokenIssuer", "ClusterTokenIssuer"} {
+		if err := (&IssuerReconciler{Client: mgr.GetClient(), Issuers: loader, Factory: factory, Inventory: inventory,
+			Kind: kind, VerifyInterval: cfg.VerifyInterval, Now: cfg.Now}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the %s controller: %w", kind, err)
+		}
+	}
+	tokens := &CloudflareTokenReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("cloudflare-token-operator"), Issuers: loader, Factory: factory,
+		Inventory: inventory, ClusterHash: ClusterHash(cfg.ClusterName), DriftInterval: cfg.DriftInterval,
+		Now: cfg.Now, MaxConcurrent: cfg.MaxConcurrentReconciles,
+	}
+	if err := tokens.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the CloudflareToken controller: %w", err)
+	}
+	return nil
+}

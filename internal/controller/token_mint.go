@@ -1,0 +1,151 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// ensureLiveToken mints a token when the resource has none, or when the one it has must be replaced
+// (renewal due, scope changed, rotation asked for, revoked out of band, Secret lost). The replaced token is
+// kept valid for the grace period, so that the Secret never holds a dead token.
+func (r *CloudflareTokenReconciler) ensureLiveToken(ctx context.Context, p *tokenPass) error {
+	facts, err := r.observeToken(ctx, p)
+	if err != nil {
+		return err
+	}
+	reason := mintReason(p.tok, facts, p.now)
+	if reason == MintNone {
+		return nil
+	}
+	return r.mint(ctx, p, reason)
+}
+
+// observeToken gathers what the mint decision needs: the Secret, and the token's liveness from the
+// shared inventory.
+func (r *CloudflareTokenReconciler) observeToken(ctx context.Context, p *tokenPass) (tokenFacts, error) {
+	st := &p.tok.Status
+	facts := tokenFacts{scopeHash: p.scope, live: true}
+	if st.TokenID == "" {
+		return facts, nil
+	}
+	sec, err := readSecret(ctx, r.Client, p.tok)
+	if err != nil {
+		return facts, err
+	}
+	facts.secretHoldsToken = holdsToken(sec, p.tok, st.TokenID)
+	if !facts.secretHoldsToken {
+		// The cache may lag behind the Secret just written: confirm before minting a replacement.
+		if sec, err = readSecret(ctx, r.APIReader, p.tok); err != nil {
+			return facts, err
+		}
+		facts.secretHoldsToken = holdsToken(sec, p.tok, st.TokenID)
+	}
+	p.secret = sec
+	issuedAt := p.now
+	if st.IssuedAt != nil {
+		issuedAt = st.IssuedAt.Time
+	}
+	facts.live, err = r.Inventory.Live(ctx, p.iss.inventoryKey(), p.cl, st.TokenID, issuedAt)
+	return facts, err
+}
+
+// mint creates the next token, writes it into the Secret, and retires the one it replaces.
+func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reason MintReason) error {
+	tok, st := p.tok, &p.tok.Status
+	if err := r.ensureSecretIsOurs(ctx, tok); err != nil {
+		return err
+	}
+	scope, err := resolveScope(ctx, p.cl, tok, p.iss)
+	if err != nil {
+		return err
+	}
+	// Record the serial before Cloudflare creates anything: if the answer is lost or the manager dies
+	// before the token is recorded, the next pass knows to look for it by name. The optimistic lock makes
+	// this a fence: a pass working from a stale copy stops here, before minting twice.
+	st.Serial++
+	if err := r.recordIntent(ctx, p); err != nil {
+		return err
+	}
+	name := TokenName{Cluster: r.ClusterHash, UID: tok.UID, Serial: st.Serial}.Format(tok.Namespace, tok.Name)
+	now := r.Now()
+	expires := now.Add(tok.Spec.TTL.Duration).Truncate(time.Second)
+	created, value, err := p.cl.CreateToken(ctx, cloudflare.TokenSpec{
+		Name: name, Policies: scope.policies, ExpiresOn: &expires,
+		RequestIP: cloudflare.RequestIP{In: cidrs(scope.sourceRanges.Allow), NotIn: cidrs(scope.sourceRanges.Deny)},
+	})
+	if err != nil {
+		return fmt.Errorf("minting token %d: %w", st.Serial, err)
+	}
+	r.Inventory.Add(p.iss.inventoryKey(), created)
+	if err := writeSecret(ctx, r.Client, r.Scheme, tok, value, created.ID, expires); err != nil {
+		// The value exists only in this function: a token that cannot be stored is revoked right away
+		// (or, if that fails too, found by name on the next pass).
+		r.revokeQuietly(ctx, p, created.ID)
+		return err
+	}
+	r.recordMinted(p, created, name, expires, scope, now, reason)
+	return nil
+}
+
+// recordMinted moves the current token to the retiring list and records the new one.
+func (r *CloudflareTokenReconciler) recordMinted(p *tokenPass, created cloudflare.Token, name string, expires time.Time,
+	scope *desiredScope, now time.Time, reason MintReason) {
+	tok, st := p.tok, &p.tok.Status
+	old := st.TokenID
+	if old != "" {
+		st.RetiringTokens = append(st.RetiringTokens, cfv1.RetiringToken{
+			ID: old, RevokeAt: metav1.NewTime(now.Add(tok.Spec.RotationGracePeriod.Duration).Truncate(time.Second))})
+	}
+	st.TokenID, st.TokenName, st.ScopeHash = created.ID, name, p.scope
+	st.IssuedAt, st.ExpiresAt = timePtr(now.Truncate(time.Second)), timePtr(expires)
+	st.RenewalTime = timePtr(renewalTime(expires, renewBeforeOf(&tok.Spec), fmt.Sprintf("%s/%d", tok.UID, st.Serial)))
+	st.Zones, st.PermissionGroups, st.SecretName = scope.zones, scope.groups, secretName(tok)
+	st.LastRotateRequest = tok.Annotations[cfv1.AnnotationRotate]
+	if old == "" {
+		r.event(tok, corev1.EventTypeNormal, "Minted", "Mint", "Minted token %s into Secret %s, expiring %s",
+			created.ID, secretName(tok), expires.Format(time.RFC3339))
+	} else {
+		r.event(tok, corev1.EventTypeNormal, "Rotated", "Rotate", "Replaced token %s by %s (%s); the old one is revoked after %s",
+			old, created.ID, reason, tok.Spec.RotationGracePeriod.Duration)
+	}
+}
+
+// ensureSecretIsOurs reads the Secret around the cache (which holds only the operator's Secrets) so that
+// a foreign Secret of the same name is found before a token is minted that could not be stored.
+func (r *CloudflareTokenReconciler) ensureSecretIsOurs(ctx context.Context, tok *cfv1.CloudflareToken) error {
+	sec, err := readSecret(ctx, r.APIReader, tok)
+	if err != nil || sec == nil {
+		return err
+	}
+	if !ownsSecret(sec, tok) {
+		return foreignSecret(tok)
+	}
+	return nil
+}
+
+// revokeQuietly revokes a token the operator could not record; failure is left to the next pass's recovery.
+func (r *CloudflareTokenReconciler) revokeQuietly(ctx context.Context, p *tokenPass, id string) {
+	if err := p.cl.DeleteToken(ctx, id); err == nil {
+		r.Inventory.Forget(p.iss.inventoryKey(), id)
+	}
+}
+
+func cidrs(in []cfv1.CIDR) []string {
+	out := make([]string, 0, len(in))
+	for _, c := range in {
+		out = append(out, string(c))
+	}
+	return out
+}
+
+func timePtr(t time.Time) *metav1.Time {
+	mt := metav1.NewTime(t)
+	return &mt
+}

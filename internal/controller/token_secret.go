@@ -1,0 +1,134 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// annotationChecksum lets the operator notice a value edited by hand without keeping the value anywhere
+// but the Secret. Token values are long and random, so their digest gives nothing away.
+const annotationChecksum = "cloudflare.tokenoperator.dev/checksum"
+
+func secretName(tok *cfv1.CloudflareToken) string {
+	if tok.Spec.Secret.Name != "" {
+		return tok.Spec.Secret.Name
+	}
+	return tok.Name
+}
+
+func secretKey(tok *cfv1.CloudflareToken) string {
+	if tok.Spec.Secret.Key != "" {
+		return tok.Spec.Secret.Key
+	}
+	return cfv1.DefaultSecretKey
+}
+
+func checksum(value []byte) string {
+	sum := sha256.Sum256(value)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// ownsSecret says whether the Secret is the one this operator writes for tok; anything else is foreign
+// and never touched.
+func ownsSecret(sec *corev1.Secret, tok *cfv1.CloudflareToken) bool {
+	if sec.Labels[cfv1.LabelManagedBy] != cfv1.ManagedByValue || sec.Labels[cfv1.LabelToken] != tok.Name {
+		return false
+	}
+	owner := metav1.GetControllerOf(sec)
+	return owner == nil || owner.UID == tok.UID
+}
+
+// holdsToken says whether the Secret still holds the value written for tokenID.
+func holdsToken(sec *corev1.Secret, tok *cfv1.CloudflareToken, tokenID string) bool {
+	if sec == nil || sec.Annotations[cfv1.AnnotationTokenID] != tokenID {
+		return false
+	}
+	v, ok := sec.Data[secretKey(tok)]
+	return ok && len(v) > 0 && sec.Annotations[annotationChecksum] == checksum(v)
+}
+
+// readSecret reads the token's Secret from the cache, which holds only Secrets with the operator's label.
+// It returns nil when there is none.
+func readSecret(ctx context.Context, r client.Reader, tok *cfv1.CloudflareToken) (*corev1.Secret, error) {
+	sec := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: tok.Namespace, Name: secretName(tok)}, sec)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", tok.Namespace, secretName(tok), err)
+	}
+	return sec, nil
+}
+
+// writeSecret writes the token value into the Secret, creating it when missing. A Secret of that name that
+// the operator did not create is refused, not overwritten.
+func writeSecret(ctx context.Context, c client.Client, scheme *runtime.Scheme, tok *cfv1.CloudflareToken, value cloudflare.Secret, tokenID string, expiresAt time.Time) error {
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: tok.Namespace, Name: secretName(tok)}}
+	existing, err := readSecret(ctx, c, tok)
+	if err != nil {
+		return err
+	}
+	if existing != nil {
+		if !ownsSecret(existing, tok) {
+			return foreignSecret(tok)
+		}
+		sec = existing
+	}
+	data := []byte(value.Reveal())
+	sec.Type = corev1.SecretTypeOpaque
+	sec.Labels = merged(tok.Spec.Secret.Labels, map[string]string{
+		cfv1.LabelManagedBy: cfv1.ManagedByValue,
+		cfv1.LabelToken:     tok.Name,
+	})
+	sec.Annotations = merged(tok.Spec.Secret.Annotations, map[string]string{
+		cfv1.AnnotationTokenID:   tokenID,
+		cfv1.AnnotationExpiresAt: expiresAt.UTC().Format(time.RFC3339),
+		annotationChecksum:       checksum(data),
+	})
+	sec.Data = map[string][]byte{secretKey(tok): data}
+	if err := controllerutil.SetControllerReference(tok, sec, scheme); err != nil {
+		return fmt.Errorf("owning Secret %s: %w", sec.Name, err)
+	}
+	if existing == nil {
+		err = c.Create(ctx, sec)
+		if apierrors.IsAlreadyExists(err) {
+			// Not in the cache, so not labelled as ours: someone else's Secret.
+			return foreignSecret(tok)
+		}
+	} else {
+		err = c.Update(ctx, sec)
+	}
+	if err != nil {
+		return fmt.Errorf("writing Secret %s/%s: %w", tok.Namespace, sec.Name, err)
+	}
+	return nil
+}
+
+func foreignSecret(tok *cfv1.CloudflareToken) error {
+	return refuse("SecretConflict", "Secret %s/%s exists and was not created by this operator for CloudflareToken %s; "+
+		"delete it or set spec.secret.name to another name", tok.Namespace, secretName(tok), tok.Name)
+}
+
+// merged is user values overlaid by the operator's, which win.
+func merged(user, ours map[string]string) map[string]string {
+	out := make(map[string]string, len(user)+len(ours))
+	maps.Copy(out, user)
+	maps.Copy(out, ours)
+	return out
+}

@@ -1,0 +1,153 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// statusPatch remembers the status as read, so that one merge patch at the end writes what changed.
+type statusPatch struct{ base *cfv1.CloudflareToken }
+
+func newStatusPatch(tok *cfv1.CloudflareToken) *statusPatch { return &statusPatch{base: tok.DeepCopy()} }
+
+func (s *statusPatch) apply(ctx context.Context, c client.Client, tok *cfv1.CloudflareToken, opts ...client.MergeFromOption) error {
+	if err := c.Status().Patch(ctx, tok, client.MergeFromWithOptions(s.base, opts...)); err != nil {
+		return err
+	}
+	s.base = tok.DeepCopy()
+	return nil
+}
+
+// recordIntent writes the status now, with an optimistic lock: it succeeds only if this pass started from
+// the latest copy, so a pass on a stale cache stops before it mints or revokes.
+func (r *CloudflareTokenReconciler) recordIntent(ctx context.Context, p *tokenPass) error {
+	if err := p.patch.apply(ctx, r.Client, p.tok, client.MergeFromWithOptimisticLock{}); err != nil {
+		return fmt.Errorf("recording intent: %w", err)
+	}
+	return nil
+}
+
+// finish maps the pass's outcome to conditions, failure counters and the next wake-up, then writes the
+// status once. Conditions follow kstatus: Ready, Reconciling, Stalled.
+func (r *CloudflareTokenReconciler) finish(ctx context.Context, p *tokenPass, err error) (ctrl.Result, error) {
+	tok, st := p.tok, &p.tok.Status
+	var res ctrl.Result
+	switch {
+	case err == nil && !tok.DeletionTimestamp.IsZero():
+		// Gone, or waiting for other finalizers.
+	case err == nil:
+		st.FailedAttempts, st.LastFailureTime = 0, nil
+		st.ObservedGeneration = tok.Generation
+		r.setCondition(tok, cfv1.ConditionReady, metav1.ConditionTrue, "TokenReady", readyMessage(tok))
+		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, "Succeeded", "")
+		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, "Succeeded", "")
+		res.RequeueAfter = nextWake(st, r.Now(), r.DriftInterval)
+	case apierrors.IsConflict(err):
+		// Someone wrote the resource since it was read: start over from the new copy, without counting it
+		// as a failure.
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	default:
+		res, err = r.failed(ctx, p, err)
+	}
+	if perr := p.patch.apply(ctx, r.Client, tok); perr != nil && !apierrors.IsNotFound(perr) {
+		return res, errors.Join(err, fmt.Errorf("writing status: %w", perr))
+	}
+	return res, err
+}
+
+// failed records a failure: refusals and permanent Cloudflare errors stall until something changes (or a
+// long backoff passes); rate limits wait as long as asked; everything else backs off exponentially.
+func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, err error) (ctrl.Result, error) {
+	tok, st := p.tok, &p.tok.Status
+	st.FailedAttempts++
+	st.LastFailureTime = timePtr(r.Now().Truncate(time.Second))
+	reason, msg := failureReason(err), credentialAdvice(err)
+	logf.FromContext(ctx).Info("reconcile failed", "reason", reason, "error", msg, "attempt", st.FailedAttempts)
+	readyStatus := metav1.ConditionFalse
+	if r.stillServing(tok, p.now) {
+		// The Secret still holds a live token of the declared scope: consumers are fine for now.
+		readyStatus = metav1.ConditionTrue
+		msg = readyMessage(tok) + "; but: " + msg
+	}
+	r.setCondition(tok, cfv1.ConditionReady, readyStatus, reason, msg)
+	backoff := failureBackoff(st.FailedAttempts, string(tok.UID))
+	if ref, ok := asRefusal(err); ok {
+		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, ref.Reason, ref.Message)
+		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, ref.Reason, "")
+		// A change to the resource or its issuer starts a new pass; nothing else can help.
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	}
+	if cloudflare.IsPermanent(err) {
+		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, reason, "")
+		return ctrl.Result{RequeueAfter: max(backoff, 5*time.Minute)}, nil
+	}
+	r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, reason, "")
+	r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
+	if wait := cloudflare.RetryAfterOf(err); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait + backoff/5}, nil
+	}
+	return ctrl.Result{RequeueAfter: backoff}, nil
+}
+
+// stillServing is true while the recorded token is unexpired and of the declared scope.
+func (r *CloudflareTokenReconciler) stillServing(tok *cfv1.CloudflareToken, now time.Time) bool {
+	st := &tok.Status
+	return st.TokenID != "" && st.ExpiresAt != nil && now.Before(st.ExpiresAt.Time) &&
+		st.ObservedGeneration == tok.Generation
+}
+
+func failureReason(err error) string {
+	if ref, ok := asRefusal(err); ok {
+		return ref.Reason
+	}
+	if c := cloudflare.ClassOf(err); c != "" {
+		return string(c)
+	}
+	return "Error"
+}
+
+func readyMessage(tok *cfv1.CloudflareToken) string {
+	st := &tok.Status
+	if st.ExpiresAt == nil {
+		return fmt.Sprintf("Secret %s holds token %s", st.SecretName, st.TokenID)
+	}
+	return fmt.Sprintf("Secret %s holds token %s, expiring %s, renewed from %s", st.SecretName, st.TokenID,
+		st.ExpiresAt.UTC().Format(time.RFC3339), st.RenewalTime.UTC().Format(time.RFC3339))
+}
+
+// setCondition sets a condition and, when the Ready condition changes its status or reason, emits one
+// event: events mark transitions, not every pass.
+func (r *CloudflareTokenReconciler) setCondition(tok *cfv1.CloudflareToken, typ string, status metav1.ConditionStatus, reason, msg string) {
+	old := meta.FindStatusCondition(tok.Status.Conditions, typ)
+	changed := old == nil || old.Status != status || old.Reason != reason
+	meta.SetStatusCondition(&tok.Status.Conditions, metav1.Condition{
+		Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: tok.Generation})
+	if typ == cfv1.ConditionReady && changed {
+		kind := corev1.EventTypeNormal
+		if status != metav1.ConditionTrue || reason != "TokenReady" {
+			kind = corev1.EventTypeWarning
+		}
+		r.event(tok, kind, reason, "Reconcile", "%s", msg)
+	}
+}
+
+func (r *CloudflareTokenReconciler) event(obj *cfv1.CloudflareToken, kind, reason, action, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, kind, reason, action, format, args...)
+	}
+}

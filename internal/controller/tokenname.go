@@ -1,0 +1,64 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Token names at Cloudflare are the operator's memory of last resort: a token created but never recorded
+// (crash, lost answer) is found again by its name. The machine-read part comes first and has a fixed
+// shape; the rest is for people reading the dashboard:
+//
+//	cfto:<cluster hash>:<resource UID>:<serial> <namespace>/<name>
+const (
+	tokenNamePrefix = "cfto:"
+	maxTokenName    = 120 // Cloudflare's limit
+)
+
+var tokenNameRE = regexp.MustCompile(`^cfto:([0-9a-f]{8}):([0-9a-f-]{36}):([0-9]+)(?: |$)`)
+
+// TokenName identifies one minted token.
+type TokenName struct {
+	// Cluster is the hash of the cluster name (ClusterHash).
+	Cluster string
+	UID     types.UID
+	Serial  int64
+}
+
+// ClusterHash shortens the cluster name to the 8 hex characters that mark this cluster's tokens.
+func ClusterHash(clusterName string) string {
+	sum := sha256.Sum256([]byte(clusterName))
+	return hex.EncodeToString(sum[:4])
+}
+
+// Format renders the name, with namespace/name appended and cut to Cloudflare's limit.
+func (n TokenName) Format(namespace, name string) string {
+	s := fmt.Sprintf("%s%s:%s:%d %s/%s", tokenNamePrefix, n.Cluster, n.UID, n.Serial, namespace, name)
+	if len(s) <= maxTokenName {
+		return s
+	}
+	s = s[:maxTokenName]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// ParseTokenName reads the machine part of a token name; ok is false for names this operator did not make.
+func ParseTokenName(s string) (TokenName, bool) {
+	m := tokenNameRE.FindStringSubmatch(s)
+	if m == nil {
+		return TokenName{}, false
+	}
+	serial, err := strconv.ParseInt(m[3], 10, 64)
+	if err != nil {
+		return TokenName{}, false
+	}
+	return TokenName{Cluster: m[1], UID: types.UID(m[2]), Serial: serial}, true
+}
