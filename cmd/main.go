@@ -46,8 +46,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
 	cloudflarev1alpha1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
 	// +kubebuilder:scaffold:imports
 )
 
