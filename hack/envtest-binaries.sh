@@ -31,10 +31,12 @@ fi
 # 2. Build from the module proxy.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-staging_version="v0.${K8S_VERSION#1.}"
+staging_version="v0.${K8S_VERSION#1.}"   # k8s.io/kubernetes v1.37.1 <-> staging modules v0.37.1
 
 mkdir -p "$work/k8s" "$work/etcd"
-(
+# Each binary is built to a temporary name and moved into place, so that an interrupted build never
+# leaves a truncated executable behind; one already built by an earlier, interrupted run is kept.
+if [ ! -x "$out/kube-apiserver" ] || [ ! -x "$out/kubectl" ]; then (
   cd "$work/k8s"
   go mod init envtest-k8s-wrapper >/dev/null 2>&1
   go mod edit -go=1.26 -require="k8s.io/kubernetes@v$K8S_VERSION"
@@ -60,14 +62,18 @@ import (
 GO
   go mod tidy -e >/dev/null 2>&1 || true
   go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kubectl@v$K8S_VERSION" >/dev/null
+  # What `kube-apiserver --version` and /version report: gitVersion v1.37.1, gitMajor "1", gitMinor "37".
+  IFS=. read -r k8s_major k8s_minor _ <<<"$K8S_VERSION"
   pkg=k8s.io/component-base/version
-  ldflags="-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=${K8S_VERSION#1.}"
+  ldflags="-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=$k8s_major -X $pkg.gitMinor=$k8s_minor"
   ldflags="$ldflags -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  ldflags="${ldflags/gitMinor=${K8S_VERSION#1.}/gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)}"
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl
-)
-(
+  for cmd in kube-apiserver kubectl; do
+    [ -x "$out/$cmd" ] && continue
+    CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/$cmd.partial" "k8s.io/kubernetes/cmd/$cmd"
+    mv "$out/$cmd.partial" "$out/$cmd"
+  done
+) fi
+if [ ! -x "$out/etcd" ]; then (
   cd "$work/etcd"
   go mod init envtest-etcd-wrapper >/dev/null 2>&1
   go mod edit -go=1.26 -require="go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
@@ -80,7 +86,8 @@ import _ "go.etcd.io/etcd/server/v3"
 GO
   go mod tidy -e >/dev/null 2>&1 || true
   go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" >/dev/null
-  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
-)
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/etcd.partial" go.etcd.io/etcd/server/v3
+  mv "$out/etcd.partial" "$out/etcd"
+) fi
 have
 echo "$out"
