@@ -1,6 +1,10 @@
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // IssuerRef names the issuer a CloudflareToken is minted through.
 type IssuerRef struct {
@@ -113,7 +117,7 @@ type CloudflareTokenSpec struct {
 	// +kubebuilder:default="168h"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|ns))+$`
-	TTL metav1.Duration `json:"ttl,omitempty"`
+	TTL *metav1.Duration `json:"ttl,omitempty"`
 	// renewBefore is how long before expiry the token is replaced. Default: one third of ttl.
 	// +optional
 	// +kubebuilder:validation:Type=string
@@ -129,7 +133,7 @@ type CloudflareTokenSpec struct {
 	// +kubebuilder:default="5m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|ns))+$`
-	RotationGracePeriod metav1.Duration `json:"rotationGracePeriod,omitempty"`
+	RotationGracePeriod *metav1.Duration `json:"rotationGracePeriod,omitempty"`
 	// deletionPolicy: Revoke (default) deletes the token at Cloudflare and the Secret when this resource
 	// is deleted; Retain keeps both.
 	// +optional
@@ -139,6 +143,37 @@ type CloudflareTokenSpec struct {
 	// +optional
 	// +kubebuilder:default={}
 	Secret SecretTemplate `json:"secret,omitempty"`
+}
+
+// Defaults the schema applies; the accessors below fall back to them for objects that were never
+// admitted (unit tests, dry runs).
+const (
+	DefaultTTL                 = 168 * time.Hour
+	DefaultRotationGracePeriod = 5 * time.Minute
+)
+
+// TTLOrDefault is spec.ttl, or its default.
+func (s *CloudflareTokenSpec) TTLOrDefault() time.Duration {
+	if s.TTL == nil {
+		return DefaultTTL
+	}
+	return s.TTL.Duration
+}
+
+// RotationGracePeriodOrDefault is spec.rotationGracePeriod, or its default.
+func (s *CloudflareTokenSpec) RotationGracePeriodOrDefault() time.Duration {
+	if s.RotationGracePeriod == nil {
+		return DefaultRotationGracePeriod
+	}
+	return s.RotationGracePeriod.Duration
+}
+
+// RenewBeforeOrDefault is spec.renewBefore, or one third of the ttl.
+func (s *CloudflareTokenSpec) RenewBeforeOrDefault() time.Duration {
+	if s.RenewBefore != nil {
+		return s.RenewBefore.Duration
+	}
+	return s.TTLOrDefault() / 3
 }
 
 // ResolvedZone is a zone the token covers.

@@ -23,8 +23,8 @@ var _ = Describe("schema defaults on the real API server", func() {
 			},
 		}
 		Expect(k8sClient.Create(ctx, tok)).To(Succeed())
-		Expect(tok.Spec.TTL.Duration).To(Equal(168 * time.Hour))
-		Expect(tok.Spec.RotationGracePeriod.Duration).To(Equal(5 * time.Minute))
+		Expect(tok.Spec.TTL).To(Equal(&metav1.Duration{Duration: 168 * time.Hour}))
+		Expect(tok.Spec.RotationGracePeriod).To(Equal(&metav1.Duration{Duration: 5 * time.Minute}))
 		Expect(tok.Spec.DeletionPolicy).To(Equal(cfv1.DeletionPolicyRevoke))
 		Expect(tok.Spec.Secret.Key).To(Equal("api-token"))
 		Expect(tok.Spec.RenewBefore).To(BeNil(), "renewBefore is computed by the controller (ttl/3)")

@@ -105,7 +105,11 @@ func (in *CloudflareTokenSpec) DeepCopyInto(out *CloudflareTokenSpec) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
-	out.TTL = in.TTL
+	if in.TTL != nil {
+		in, out := &in.TTL, &out.TTL
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	if in.RenewBefore != nil {
 		in, out := &in.RenewBefore, &out.RenewBefore
 		*out = new(v1.Duration)
@@ -116,7 +120,11 @@ func (in *CloudflareTokenSpec) DeepCopyInto(out *CloudflareTokenSpec) {
 		*out = new(SourceRanges)
 		(*in).DeepCopyInto(*out)
 	}
-	out.RotationGracePeriod = in.RotationGracePeriod
+	if in.RotationGracePeriod != nil {
+		in, out := &in.RotationGracePeriod, &out.RotationGracePeriod
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	in.Secret.DeepCopyInto(&out.Secret)
 }
 

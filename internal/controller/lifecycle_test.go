@@ -58,7 +58,7 @@ var _ = Describe("CloudflareToken lifecycle", func() {
 
 	It("revokes every token and deletes the Secret when the resource is deleted", func() {
 		ns := newNamespace()
-		tok := newToken(ns, "gone", func(t *cfv1.CloudflareToken) { t.Spec.RotationGracePeriod = metav1.Duration{Duration: time.Hour} })
+		tok := newToken(ns, "gone", func(t *cfv1.CloudflareToken) { t.Spec.RotationGracePeriod = &metav1.Duration{Duration: time.Hour} })
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		tok = waitReady(client.ObjectKeyFromObject(tok))
 		// A rotation leaves one token in its grace period: deletion revokes it too.
@@ -114,4 +114,3 @@ var _ = Describe("CloudflareToken lifecycle", func() {
 		Expect(fake.RequestCount("POST", "/user/tokens")).To(Equal(creates))
 	})
 })
-

@@ -10,14 +10,6 @@ import (
 // The renewal decision is a set of small pure functions over the resource and a clock, so that each rule
 // is a table test.
 
-// renewBeforeOf is spec.renewBefore, or one third of the ttl.
-func renewBeforeOf(spec *cfv1.CloudflareTokenSpec) time.Duration {
-	if spec.RenewBefore != nil {
-		return spec.RenewBefore.Duration
-	}
-	return spec.TTL.Duration / 3
-}
-
 // maxRenewalJitter bounds how much earlier than expiresAt-renewBefore a token is renewed: a tenth of
 // renewBefore, so that tokens minted together do not all rotate together.
 const maxRenewalJitterFraction = 0.1
@@ -36,14 +28,14 @@ func renewalTime(expiresAt time.Time, renewBefore time.Duration, key string) tim
 type MintReason string
 
 const (
-	MintNone           MintReason = ""
-	MintFirst          MintReason = "NoToken"
-	MintScopeChanged   MintReason = "ScopeChanged"
-	MintRotateRequest  MintReason = "RotateRequested"
-	MintRenewalDue     MintReason = "RenewalDue"
-	MintTokenNotLive   MintReason = "TokenNotLive"
-	MintSecretDrift    MintReason = "SecretLost"
-	MintExpired        MintReason = "Expired"
+	MintNone          MintReason = ""
+	MintFirst         MintReason = "NoToken"
+	MintScopeChanged  MintReason = "ScopeChanged"
+	MintRotateRequest MintReason = "RotateRequested"
+	MintRenewalDue    MintReason = "RenewalDue"
+	MintTokenNotLive  MintReason = "TokenNotLive"
+	MintSecretDrift   MintReason = "SecretLost"
+	MintExpired       MintReason = "Expired"
 )
 
 // tokenFacts is what the decision needs to know beyond the resource itself.

@@ -14,12 +14,12 @@ var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 func mt(t time.Time) *metav1.Time { return &metav1.Time{Time: t} }
 
 func TestRenewBeforeDefaultsToAThirdOfTTL(t *testing.T) {
-	spec := &cfv1.CloudflareTokenSpec{TTL: metav1.Duration{Duration: 168 * time.Hour}}
-	if got := renewBeforeOf(spec); got != 56*time.Hour {
+	spec := &cfv1.CloudflareTokenSpec{TTL: &metav1.Duration{Duration: 168 * time.Hour}}
+	if got := spec.RenewBeforeOrDefault(); got != 56*time.Hour {
 		t.Fatalf("renewBefore = %s, want 56h", got)
 	}
 	spec.RenewBefore = &metav1.Duration{Duration: time.Hour}
-	if got := renewBeforeOf(spec); got != time.Hour {
+	if got := spec.RenewBeforeOrDefault(); got != time.Hour {
 		t.Fatalf("renewBefore = %s, want the spec's 1h", got)
 	}
 }

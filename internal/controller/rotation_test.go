@@ -40,7 +40,7 @@ var _ = Describe("rotation", func() {
 	It("never leaves a dead token in the Secret through 20 forced rotations, and revokes each replaced one after its grace period", func() {
 		ns := newNamespace()
 		tok := newToken(ns, "rotating", func(t *cfv1.CloudflareToken) {
-			t.Spec.RotationGracePeriod = metav1.Duration{Duration: time.Second}
+			t.Spec.RotationGracePeriod = &metav1.Duration{Duration: time.Second}
 		})
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		tok = waitReady(client.ObjectKeyFromObject(tok))
@@ -74,7 +74,10 @@ var _ = Describe("rotation", func() {
 			tok = rotate(tok, fmt.Sprintf("r%d", i))
 			Expect(seen).NotTo(HaveKey(tok.Status.TokenID), "rotation %d did not mint a new token", i)
 			seen[tok.Status.TokenID] = true
+			// Spread the rotations over a few grace periods, so that revocations happen while sampling.
+			time.Sleep(150 * time.Millisecond)
 		}
+		revokedWhileSampling := 21 - len(liveTokensOf(tok))
 		time.Sleep(300 * time.Millisecond)
 		stop()
 		wg.Wait()
@@ -82,7 +85,8 @@ var _ = Describe("rotation", func() {
 		defer mu.Unlock()
 		GinkgoWriter.Printf("rotation: %d samples, %d bad\n", samples, len(bad))
 		Expect(bad).To(BeEmpty())
-		Expect(samples).To(BeNumerically(">", 20))
+		Expect(samples).To(BeNumerically(">=", 30))
+		Expect(revokedWhileSampling).To(BeNumerically(">=", 10), "too few revocations overlapped the sampling to prove anything")
 		Expect(seen).To(HaveLen(21))
 
 		// Every replaced token is revoked once its one-second grace period is over.
@@ -108,7 +112,7 @@ var _ = Describe("rotation", func() {
 
 	It("mints a token of the new scope when the spec changes, and retires the old one", func() {
 		ns := newNamespace()
-		tok := newToken(ns, "rescoped", func(t *cfv1.CloudflareToken) { t.Spec.RotationGracePeriod = metav1.Duration{} })
+		tok := newToken(ns, "rescoped", func(t *cfv1.CloudflareToken) { t.Spec.RotationGracePeriod = &metav1.Duration{} })
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		tok = waitReady(client.ObjectKeyFromObject(tok))
 		first := tok.Status.TokenID
@@ -126,9 +130,9 @@ var _ = Describe("rotation", func() {
 	It("renews a token when its renewal time comes", func() {
 		ns := newNamespace()
 		tok := newToken(ns, "short", func(t *cfv1.CloudflareToken) {
-			t.Spec.TTL = metav1.Duration{Duration: 9 * time.Second}
+			t.Spec.TTL = &metav1.Duration{Duration: 9 * time.Second}
 			t.Spec.RenewBefore = &metav1.Duration{Duration: 6 * time.Second}
-			t.Spec.RotationGracePeriod = metav1.Duration{Duration: time.Second}
+			t.Spec.RotationGracePeriod = &metav1.Duration{Duration: time.Second}
 		})
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		tok = waitReady(client.ObjectKeyFromObject(tok))

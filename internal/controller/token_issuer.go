@@ -53,6 +53,9 @@ func (r *CloudflareTokenReconciler) resolveIssuer(ctx context.Context, p *tokenP
 	if err := r.ensureNamespaceSelected(ctx, iss, p.tok.Namespace); err != nil {
 		return err
 	}
+	if err := ensureWithinIssuerBounds(p.tok, iss); err != nil {
+		return err
+	}
 	if ok, msg := iss.ready(); !ok {
 		return refuse("IssuerNotReady", "%s is not Ready: %s", iss.key(), msg)
 	}

@@ -75,7 +75,7 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 	}
 	name := TokenName{Cluster: r.ClusterHash, UID: tok.UID, Serial: st.Serial}.Format(tok.Namespace, tok.Name)
 	now := r.Now()
-	expires := now.Add(tok.Spec.TTL.Duration).Truncate(time.Second)
+	expires := now.Add(tok.Spec.TTLOrDefault()).Truncate(time.Second)
 	created, value, err := p.cl.CreateToken(ctx, cloudflare.TokenSpec{
 		Name: name, Policies: scope.policies, ExpiresOn: &expires,
 		RequestIP: cloudflare.RequestIP{In: cidrs(scope.sourceRanges.Allow), NotIn: cidrs(scope.sourceRanges.Deny)},
@@ -101,11 +101,11 @@ func (r *CloudflareTokenReconciler) recordMinted(p *tokenPass, created cloudflar
 	old := st.TokenID
 	if old != "" {
 		st.RetiringTokens = append(st.RetiringTokens, cfv1.RetiringToken{
-			ID: old, RevokeAt: metav1.NewTime(now.Add(tok.Spec.RotationGracePeriod.Duration).Truncate(time.Second))})
+			ID: old, RevokeAt: metav1.NewTime(now.Add(tok.Spec.RotationGracePeriodOrDefault()).Truncate(time.Second))})
 	}
 	st.TokenID, st.TokenName, st.ScopeHash = created.ID, name, p.scope
 	st.IssuedAt, st.ExpiresAt = timePtr(now.Truncate(time.Second)), timePtr(expires)
-	st.RenewalTime = timePtr(renewalTime(expires, renewBeforeOf(&tok.Spec), fmt.Sprintf("%s/%d", tok.UID, st.Serial)))
+	st.RenewalTime = timePtr(renewalTime(expires, tok.Spec.RenewBeforeOrDefault(), fmt.Sprintf("%s/%d", tok.UID, st.Serial)))
 	st.Zones, st.PermissionGroups, st.SecretName = scope.zones, scope.groups, secretName(tok)
 	st.LastRotateRequest = tok.Annotations[cfv1.AnnotationRotate]
 	if old == "" {
@@ -113,7 +113,7 @@ func (r *CloudflareTokenReconciler) recordMinted(p *tokenPass, created cloudflar
 			created.ID, secretName(tok), expires.Format(time.RFC3339))
 	} else {
 		r.event(tok, corev1.EventTypeNormal, "Rotated", "Rotate", "Replaced token %s by %s (%s); the old one is revoked after %s",
-			old, created.ID, reason, tok.Spec.RotationGracePeriod.Duration)
+			old, created.ID, reason, tok.Spec.RotationGracePeriodOrDefault())
 	}
 }
 

@@ -87,7 +87,7 @@ func (r *CloudflareTokenReconciler) adopt(p *tokenPass, t cloudflare.Token) {
 	tok, st := p.tok, &p.tok.Status
 	if st.TokenID != "" {
 		st.RetiringTokens = append(st.RetiringTokens, cfv1.RetiringToken{
-			ID: st.TokenID, RevokeAt: *timePtr(p.now.Add(tok.Spec.RotationGracePeriod.Duration).Truncate(time.Second))})
+			ID: st.TokenID, RevokeAt: *timePtr(p.now.Add(tok.Spec.RotationGracePeriodOrDefault()).Truncate(time.Second))})
 	}
 	n, _ := ParseTokenName(t.Name)
 	st.TokenID, st.TokenName, st.ScopeHash = t.ID, n.Format(tok.Namespace, tok.Name), p.scope
@@ -98,7 +98,7 @@ func (r *CloudflareTokenReconciler) adopt(p *tokenPass, t cloudflare.Token) {
 	st.IssuedAt = timePtr(issued.Truncate(time.Second))
 	if t.ExpiresOn != nil {
 		st.ExpiresAt = timePtr(*t.ExpiresOn)
-		st.RenewalTime = timePtr(renewalTime(*t.ExpiresOn, renewBeforeOf(&tok.Spec), fmt.Sprintf("%s/%d", tok.UID, n.Serial)))
+		st.RenewalTime = timePtr(renewalTime(*t.ExpiresOn, tok.Spec.RenewBeforeOrDefault(), fmt.Sprintf("%s/%d", tok.UID, n.Serial)))
 	}
 	st.SecretName = secretName(tok)
 	st.LastRotateRequest = tok.Annotations[cfv1.AnnotationRotate]

@@ -21,14 +21,23 @@ type desiredScope struct {
 }
 
 // effectiveSourceRanges are the token's own ranges, else the issuer's defaults.
+// The issuer's denied ranges always apply: a token may not lift them.
 func effectiveSourceRanges(tok *cfv1.CloudflareToken, iss *cfv1.IssuerSpec) cfv1.SourceRanges {
-	if tok.Spec.SourceRanges != nil {
-		return *tok.Spec.SourceRanges
+	var out cfv1.SourceRanges
+	switch {
+	case tok.Spec.SourceRanges != nil:
+		out = *tok.Spec.SourceRanges.DeepCopy()
+	case iss != nil && iss.DefaultSourceRanges != nil:
+		return *iss.DefaultSourceRanges.DeepCopy()
 	}
 	if iss != nil && iss.DefaultSourceRanges != nil {
-		return *iss.DefaultSourceRanges
+		for _, d := range iss.DefaultSourceRanges.Deny {
+			if !slices.Contains(out.Deny, d) {
+				out.Deny = append(out.Deny, d)
+			}
+		}
 	}
-	return cfv1.SourceRanges{}
+	return out
 }
 
 // scopeHash identifies everything a minted token is made from, so that any change of it mints a new token.
@@ -43,7 +52,7 @@ func scopeHash(tok *cfv1.CloudflareToken, iss *cfv1.IssuerSpec, issuerAccount st
 		SourceRanges cfv1.SourceRanges
 		TTL          string
 	}{tok.Spec.IssuerRef, issuerAccount, sorted(tok.Spec.Zones), sorted(tok.Spec.Permissions), tok.Spec.Policies,
-		effectiveSourceRanges(tok, iss), tok.Spec.TTL.Duration.String()}
+		effectiveSourceRanges(tok, iss), tok.Spec.TTLOrDefault().String()}
 	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])

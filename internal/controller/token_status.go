@@ -22,7 +22,9 @@ import (
 // statusPatch remembers the status as read, so that one merge patch at the end writes what changed.
 type statusPatch struct{ base *cfv1.CloudflareToken }
 
-func newStatusPatch(tok *cfv1.CloudflareToken) *statusPatch { return &statusPatch{base: tok.DeepCopy()} }
+func newStatusPatch(tok *cfv1.CloudflareToken) *statusPatch {
+	return &statusPatch{base: tok.DeepCopy()}
+}
 
 func (s *statusPatch) apply(ctx context.Context, c client.Client, tok *cfv1.CloudflareToken, opts ...client.MergeFromOption) error {
 	if err := c.Status().Patch(ctx, tok, client.MergeFromWithOptions(s.base, opts...)); err != nil {
@@ -77,8 +79,9 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 	st.LastFailureTime = timePtr(r.Now().Truncate(time.Second))
 	reason, msg := failureReason(err), credentialAdvice(err)
 	logf.FromContext(ctx).Info("reconcile failed", "reason", reason, "error", msg, "attempt", st.FailedAttempts)
+	_, refused := asRefusal(err)
 	readyStatus := metav1.ConditionFalse
-	if r.stillServing(tok, p.now) {
+	if !refused && r.stillServing(tok, p.now) {
 		// The Secret still holds a live token of the declared scope: consumers are fine for now.
 		readyStatus = metav1.ConditionTrue
 		msg = readyMessage(tok) + "; but: " + msg
