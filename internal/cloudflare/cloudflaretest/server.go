@@ -51,7 +51,9 @@ func WithZones(accountID string, names ...string) Option {
 	}
 }
 
-// WithRateLimit sets the per-credential budget: more than requests in window blocks the credential for window.
+// WithRateLimit sets the budget per credential: more than requests in window blocks the credential for a whole
+// window. As at Cloudflare, the user's budget is shared by the global key and every user-owned token; each
+// account-owned token has its own.
 func WithRateLimit(requests int, window time.Duration) Option {
 	return func(c *config) { c.rateLimit, c.rateWindow = requests, window }
 }
