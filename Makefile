@@ -70,9 +70,17 @@ test-e2e: manifests generate fmt vet envtest ## Run the e2e tests (test/e2e) aga
 bench: ## Run the benchmarks (arrives with a later issue).
 	@echo "make bench arrives with a later issue"; exit 1
 
+# make demo: a local kube-apiserver + etcd (bin/k8s), the fake Cloudflare API and bin/manager as processes,
+# the CRDs and config/samples applied with kubectl; it waits for Ready, shows the result and runs until
+# Ctrl-C, then stops everything. Kubeconfig and logs in bin/demo/. DEMO_EXIT=1: exit 0 once Ready.
 .PHONY: demo
-demo: ## Run the operator locally against the fake Cloudflare API (arrives with the lifecycle issue).
-	@echo "make demo arrives with the lifecycle issue"; exit 1
+demo: envtest ## Run the operator locally against the fake Cloudflare API until Ctrl-C (DEMO_EXIT=1: exit once Ready).
+	@go build -o bin/demo-run ./hack/demo
+	@bin/demo-run
+
+.PHONY: test-demo
+test-demo: envtest ## Run the demo end to end, non-interactively and with Ctrl-C (hack/demo's tests).
+	go test ./hack/demo/ -count=1 -v
 
 .PHONY: verify
 verify: ## Regenerate everything, tidy go.mod, and fail if that changed any file.

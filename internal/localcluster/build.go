@@ -1,0 +1,166 @@
+package localcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+)
+
+// ModulePath is the operator's Go module, by which RepoRoot recognises the repository.
+const ModulePath = "github.com/tokenoperator/cloudflare-token-operator"
+
+// RepoRoot finds the repository: upwards from the working directory to the go.mod of ModulePath, else the
+// directory this file was compiled from.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err == nil {
+		for {
+			if isRepoRoot(dir) {
+				return dir, nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	if _, file, _, ok := runtime.Caller(0); ok {
+		dir := filepath.Join(filepath.Dir(file), "..", "..")
+		if isRepoRoot(dir) {
+			return filepath.Clean(dir), nil
+		}
+	}
+	return "", errors.New("cannot find the repository (a go.mod of " + ModulePath + ") above the working directory")
+}
+
+func isRepoRoot(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(line) == "module "+ModulePath {
+			return true
+		}
+	}
+	return false
+}
+
+// Binaries are the programs the demo and the e2e suite run.
+type Binaries struct {
+	Root      string // the repository
+	Manager   string // bin/manager
+	Fake      string // bin/fakecloudflare
+	AssetsDir string // kube-apiserver, etcd, kubectl (bin/k8s/<version>, or $KUBEBUILDER_ASSETS)
+	Kubectl   string
+	Kustomize string // bin/kustomize, only when asked for
+}
+
+// BuildOptions say what Build provides beside the manager, the fake and the control-plane binaries.
+type BuildOptions struct {
+	Kustomize bool      // also bin/kustomize (make kustomize)
+	Log       io.Writer // where the go and make commands write; nil discards
+}
+
+// Build builds bin/manager and bin/fakecloudflare from the working tree (go build is incremental: seconds
+// when nothing changed) and makes sure kube-apiserver, etcd and kubectl exist, running `make envtest` (which
+// builds them from the Go module proxy, minutes, once) when they do not. It never gives up quietly: what it
+// cannot provide is an error.
+func Build(ctx context.Context, root string, opts BuildOptions) (Binaries, error) {
+	out := opts.Log
+	if out == nil {
+		out = io.Discard
+	}
+	b := Binaries{
+		Root:    root,
+		Manager: filepath.Join(root, "bin", "manager"),
+		Fake:    filepath.Join(root, "bin", "fakecloudflare"),
+	}
+	for _, t := range []struct{ out, pkg string }{{b.Manager, "./cmd"}, {b.Fake, "./hack/fakecloudflare"}} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = root, out, out
+		fmt.Fprintf(out, "go build -o %s %s\n", rel(root, t.out), t.pkg)
+		if err := cmd.Run(); err != nil {
+			return b, fmt.Errorf("go build -o %s %s: %w (output above)", rel(root, t.out), t.pkg, err)
+		}
+	}
+
+	assets, err := AssetsDir(root)
+	if err != nil {
+		if os.Getenv("KUBEBUILDER_ASSETS") != "" {
+			return b, err
+		}
+		fmt.Fprintln(out, "make envtest (kube-apiserver, etcd and kubectl are missing; building them takes minutes, once)")
+		if err := makeTarget(ctx, root, out, "envtest"); err != nil {
+			return b, err
+		}
+		if assets, err = AssetsDir(root); err != nil {
+			return b, err
+		}
+	}
+	b.AssetsDir = assets
+	b.Kubectl = filepath.Join(assets, "kubectl")
+
+	if opts.Kustomize {
+		if err := makeTarget(ctx, root, out, "kustomize"); err != nil {
+			return b, err
+		}
+		b.Kustomize = filepath.Join(root, "bin", "kustomize")
+	}
+	return b, nil
+}
+
+// AssetsDir is where kube-apiserver, etcd and kubectl are: $KUBEBUILDER_ASSETS, else the newest
+// bin/k8s/<version> under root that holds all three.
+func AssetsDir(root string) (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, checkAssets(dir)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(root, "bin", "k8s", "*"))
+	sort.Strings(dirs)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if checkAssets(dirs[i]) == nil {
+			return dirs[i], nil
+		}
+	}
+	return "", fmt.Errorf("no kube-apiserver, etcd and kubectl in %s: run `make envtest`", filepath.Join(root, "bin", "k8s"))
+}
+
+func checkAssets(dir string) error {
+	for _, name := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		if !isExecutable(filepath.Join(dir, name)) {
+			return fmt.Errorf("%s missing in %s: run `make envtest`", name, dir)
+		}
+	}
+	return nil
+}
+
+func makeTarget(ctx context.Context, root string, out io.Writer, target string) error {
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", target)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("make %s: %w (output above)", target, err)
+	}
+	return nil
+}
+
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// rel shortens path for messages: relative to root when inside it.
+func rel(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}

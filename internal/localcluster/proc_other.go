@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package localcluster
+
+import "syscall"
+
+// sysProcAttr puts the child in its own process group (so that Stop reaches its children and a terminal's
+// Ctrl-C reaches only the parent, which stops everything in order).
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
