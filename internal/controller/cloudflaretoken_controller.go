@@ -34,6 +34,14 @@ type CloudflareTokenReconciler struct {
 	DriftInterval time.Duration
 	Now           func() time.Time
 	MaxConcurrent int
+	Observer      Observer
+}
+
+func (r *CloudflareTokenReconciler) observer() Observer {
+	if r.Observer == nil {
+		return nopObserver{}
+	}
+	return r.Observer
 }
 
 // tokenPass is what one reconciliation learns as it goes, step by step.

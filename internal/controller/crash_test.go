@@ -60,20 +60,20 @@ var _ = Describe("crash safety", Serial, func() {
 		for i := range toks {
 			toks[i] = waitReady(client.ObjectKeyFromObject(toks[i]))
 		}
-		// Let retirements and first passes settle, then restart.
-		time.Sleep(time.Second)
-		creates, deletes := fake.RequestCount("POST", "/user/tokens"), fake.RequestCount("DELETE", "/user/tokens/{token_id}")
 		stopSuiteManager()
 		restartSuiteManager()
-		for _, t := range toks {
-			Consistently(func() string {
+		// Each token's serial is recorded before any create and its live tokens change on any delete: both
+		// stay as they were, whatever other specs' tokens do meanwhile.
+		Consistently(func(g Gomega) {
+			for _, t := range toks {
 				cur := &cfv1.CloudflareToken{}
-				_ = k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(t), cur)
-				return cur.Status.TokenID
-			}, 500*time.Millisecond).Should(Equal(t.Status.TokenID))
-		}
-		time.Sleep(2 * time.Second)
-		Expect(fake.RequestCount("POST", "/user/tokens")).To(Equal(creates))
-		Expect(fake.RequestCount("DELETE", "/user/tokens/{token_id}")).To(Equal(deletes))
+				g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(t), cur)).To(Succeed())
+				g.Expect(cur.Status.Serial).To(Equal(t.Status.Serial))
+				g.Expect(cur.Status.TokenID).To(Equal(t.Status.TokenID))
+				live := liveTokensOf(cur)
+				g.Expect(live).To(HaveLen(1))
+				g.Expect(live[0].ID).To(Equal(t.Status.TokenID))
+			}
+		}, 3*time.Second, 100*time.Millisecond).Should(Succeed())
 	})
 })

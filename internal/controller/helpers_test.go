@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -128,4 +127,14 @@ func containsAny(haystack string, needles []string) string {
 	return ""
 }
 
-var _ = GinkgoWriter
+// expectNoMintAttempt checks that Cloudflare was never asked to create a token for tok: the serial is
+// recorded before every create, so zero means no attempt, whatever else the suite is doing meanwhile.
+func expectNoMintAttempt(tok *cfv1.CloudflareToken, during time.Duration) {
+	Consistently(func(g Gomega) {
+		cur := &cfv1.CloudflareToken{}
+		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(tok), cur)).To(Succeed())
+		g.Expect(cur.Status.Serial).To(BeZero())
+		g.Expect(cur.Status.TokenID).To(BeEmpty())
+		g.Expect(liveTokensOf(cur)).To(BeEmpty())
+	}, during, 100*time.Millisecond).Should(Succeed())
+}

@@ -20,9 +20,10 @@ type Inventory struct {
 }
 
 type tokenList struct {
-	mu      sync.Mutex // held during a sweep, so that concurrent askers share it
-	sweptAt time.Time
-	byID    map[string]cloudflare.Token
+	mu       sync.Mutex // held during a sweep, so that concurrent askers share it
+	sweptAt  time.Time
+	byID     map[string]cloudflare.Token
+	reserved int // creates under way
 }
 
 // NewInventory returns an empty inventory; the first question about a credential sweeps it.
@@ -84,6 +85,33 @@ func (inv *Inventory) Count(key string) (int, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.byID), !l.sweptAt.IsZero()
+}
+
+// Reserve takes a slot for a token about to be created, if the owner holds (with the creates under way)
+// fewer than limit tokens; the first question about a credential sweeps it, so that tokens the operator
+// did not make count too. release gives the slot back; call it after Add, or after a failed create.
+func (inv *Inventory) Reserve(ctx context.Context, key string, cl cloudflare.Client, limit int) (release func(), held int, err error) {
+	l := inv.list(key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sweptAt.IsZero() {
+		if err := l.sweep(ctx, cl, inv.Now()); err != nil {
+			return nil, 0, err
+		}
+	}
+	held = len(l.byID) + l.reserved
+	if held >= limit {
+		return nil, held, nil
+	}
+	l.reserved++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.reserved--
+		})
+	}, held, nil
 }
 
 // Add records a token the operator just minted.

@@ -24,6 +24,18 @@ const (
 	accountTokenQuota = 500
 )
 
+// quotaOf is Cloudflare's limit for the issuer's token owner.
+func quotaOf(iss *issuer) int {
+	if iss.spec.TokenOwner == cfv1.TokenOwnerAccount {
+		return accountTokenQuota
+	}
+	return userTokenQuota
+}
+
+// rotationHeadroom is how many of the quota's tokens first mints leave free, so that rotations, which
+// briefly hold two tokens, still fit: one in fifty.
+func rotationHeadroom(quota int) int { return max(1, quota/50) }
+
 // IssuerReconciler verifies the parent credential of TokenIssuers or ClusterTokenIssuers (one instance per
 // kind) and reports it in the Ready condition.
 type IssuerReconciler struct {
@@ -36,6 +48,14 @@ type IssuerReconciler struct {
 	// VerifyInterval is how often a verified credential is checked again.
 	VerifyInterval time.Duration
 	Now            func() time.Time
+	Observer       Observer
+}
+
+func (r *IssuerReconciler) observer() Observer {
+	if r.Observer == nil {
+		return nopObserver{}
+	}
+	return r.Observer
 }
 
 // +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers;clustertokenissuers,verbs=get;list;watch
@@ -132,16 +152,15 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer, now time.Tim
 
 // reportQuota shows how many tokens the owner holds against Cloudflare's quota, as of the last sweep.
 func (r *IssuerReconciler) reportQuota(iss *issuer) {
-	iss.status.TokenQuota = userTokenQuota
-	if iss.spec.TokenOwner == cfv1.TokenOwnerAccount {
-		iss.status.TokenQuota = accountTokenQuota
-	}
+	quota := quotaOf(iss)
+	iss.status.TokenQuota = int32(quota)
 	if iss.config.BaseURL == "" {
 		return
 	}
 	if n, ok := r.Inventory.Count(iss.inventoryKey()); ok {
 		held := int32(n)
 		iss.status.TokensHeld = &held
+		r.observer().IssuerQuota(iss.key(), n, quota)
 	}
 }
 

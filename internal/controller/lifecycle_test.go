@@ -90,13 +90,11 @@ var _ = Describe("CloudflareToken lifecycle", func() {
 		foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: ns},
 			StringData: map[string]string{"api-token": "someone else's"}}
 		Expect(k8sClient.Create(suiteCtx, foreign)).To(Succeed())
-		creates := fake.RequestCount("POST", "/user/tokens")
-
 		tok := newToken(ns, "taken")
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		c := waitReason(client.ObjectKeyFromObject(tok), "SecretConflict")
 		Expect(c.Message).To(ContainSubstring("Secret " + ns + "/taken exists and was not created by this operator"))
-		Consistently(func() int { return fake.RequestCount("POST", "/user/tokens") }, 2*time.Second).Should(Equal(creates))
+		expectNoMintAttempt(tok, 2*time.Second)
 
 		sec, err := getSecret(ns, "taken")
 		Expect(err).NotTo(HaveOccurred())
@@ -105,12 +103,11 @@ var _ = Describe("CloudflareToken lifecycle", func() {
 
 	It("refuses an unknown zone with the closest valid names and mints nothing", func() {
 		ns := newNamespace()
-		creates := fake.RequestCount("POST", "/user/tokens")
 		tok := newToken(ns, "typo", func(t *cfv1.CloudflareToken) { t.Spec.Zones = []string{"exampel.com"} })
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		c := waitReason(client.ObjectKeyFromObject(tok), "UnknownZone")
 		Expect(c.Message).To(ContainSubstring("spec.zones"))
 		Expect(c.Message).To(ContainSubstring("example.com"))
-		Expect(fake.RequestCount("POST", "/user/tokens")).To(Equal(creates))
+		expectNoMintAttempt(tok, time.Second)
 	})
 })

@@ -135,6 +135,7 @@ var _ = Describe("rotation", func() {
 			t.Spec.RotationGracePeriod = &metav1.Duration{Duration: time.Second}
 		})
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
+		DeferCleanup(func() { deleteAndWaitGone(tok) }) // it would keep rotating every few seconds
 		tok = waitReady(client.ObjectKeyFromObject(tok))
 		first := tok.Status.TokenID
 		Eventually(func() string {

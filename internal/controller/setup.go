@@ -26,8 +26,12 @@ type Config struct {
 	VerifyInterval time.Duration
 	// MaxConcurrentReconciles of the CloudflareToken controller.
 	MaxConcurrentReconciles int
+	// OrphanGrace is how old an unrecorded token of this cluster must be before the sweeper revokes it.
+	OrphanGrace time.Duration
 	// Metrics receives the Cloudflare client's request observations; may be nil.
 	Metrics cloudflare.Metrics
+	// Observer receives what the controllers do, for metrics; may be nil.
+	Observer Observer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -36,6 +40,7 @@ type Config struct {
 const (
 	DefaultDriftInterval  = 10 * time.Minute
 	DefaultVerifyInterval = time.Hour
+	DefaultOrphanGrace    = 30 * time.Minute
 )
 
 // CacheOptions keeps only the operator's own Secrets in the cache: a cluster's other Secrets are never
@@ -57,6 +62,9 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if cfg.VerifyInterval <= 0 {
 		cfg.VerifyInterval = DefaultVerifyInterval
 	}
+	if cfg.OrphanGrace <= 0 {
+		cfg.OrphanGrace = DefaultOrphanGrace
+	}
 	if cfg.MaxConcurrentReconciles <= 0 {
 		cfg.MaxConcurrentReconciles = 4
 	}
@@ -68,7 +76,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 
 	for _, kind := range []string{"TokenIssuer", "ClusterTokenIssuer"} {
 		if err := (&IssuerReconciler{Client: mgr.GetClient(), Issuers: loader, Factory: factory, Inventory: inventory,
-			Kind: kind, VerifyInterval: cfg.VerifyInterval, Now: cfg.Now}).SetupWithManager(mgr); err != nil {
+			Kind: kind, VerifyInterval: cfg.VerifyInterval, Now: cfg.Now, Observer: cfg.Observer}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", kind, err)
 		}
 	}
@@ -76,10 +84,16 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("cloudflare-token-operator"), Issuers: loader, Factory: factory,
 		Inventory: inventory, ClusterHash: ClusterHash(cfg.ClusterName), DriftInterval: cfg.DriftInterval,
-		Now: cfg.Now, MaxConcurrent: cfg.MaxConcurrentReconciles,
+		Now: cfg.Now, MaxConcurrent: cfg.MaxConcurrentReconciles, Observer: cfg.Observer,
 	}
 	if err := tokens.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CloudflareToken controller: %w", err)
+	}
+	sweeper := &OrphanSweeper{Client: mgr.GetClient(), Issuers: loader, Factory: factory, Inventory: inventory,
+		ClusterHash: ClusterHash(cfg.ClusterName), Interval: cfg.DriftInterval, Grace: cfg.OrphanGrace, Now: cfg.Now,
+		Observer: cfg.Observer, Log: mgr.GetLogger().WithName("orphan-sweeper")}
+	if err := mgr.Add(sweeper); err != nil {
+		return fmt.Errorf("adding the orphan sweeper: %w", err)
 	}
 	return nil
 }

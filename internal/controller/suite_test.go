@@ -34,6 +34,7 @@ const (
 	clusterName       = "envtest-cluster"
 	issuerName        = "cloudflare"
 	driftInterval     = 2 * time.Second
+	orphanGrace       = time.Second
 )
 
 var (
@@ -141,6 +142,7 @@ func startManager() func() {
 		OperatorNamespace: operatorNamespace,
 		APIRequestsPer5m:  1000,
 		DriftInterval:     driftInterval,
+		OrphanGrace:       orphanGrace,
 	})).To(Succeed())
 	ctx, stop := context.WithCancel(suiteCtx)
 	done := make(chan struct{})

@@ -77,9 +77,11 @@ func (r *CloudflareTokenReconciler) revokeForDeletion(ctx context.Context, p *to
 	for _, id := range ids {
 		if err := cl.DeleteToken(ctx, id); err != nil {
 			errs = append(errs, fmt.Errorf("revoking token %s: %w", id, err))
+			r.observer().RevocationFailed(iss.key())
 			continue
 		}
 		r.Inventory.Forget(iss.inventoryKey(), id)
+		r.observer().Revoked(iss.key(), "deletion")
 		r.dropRecorded(st, id)
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -66,6 +66,11 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 	if err != nil {
 		return err
 	}
+	release, err := r.reserveQuota(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// Record the serial before Cloudflare creates anything: if the answer is lost or the manager dies
 	// before the token is recorded, the next pass knows to look for it by name. The optimistic lock makes
 	// this a fence: a pass working from a stale copy stops here, before minting twice.
@@ -84,6 +89,7 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 		return fmt.Errorf("minting token %d: %w", st.Serial, err)
 	}
 	r.Inventory.Add(p.iss.inventoryKey(), created)
+	r.observer().Minted(p.iss.key(), reason)
 	if err := writeSecret(ctx, r.Client, r.Scheme, tok, value, created.ID, expires); err != nil {
 		// The value exists only in this function: a token that cannot be stored is revoked right away
 		// (or, if that fails too, found by name on the next pass).
@@ -115,6 +121,27 @@ func (r *CloudflareTokenReconciler) recordMinted(p *tokenPass, created cloudflar
 		r.event(tok, corev1.EventTypeNormal, "Rotated", "Rotate", "Replaced token %s by %s (%s); the old one is revoked after %s",
 			old, created.ID, reason, tok.Spec.RotationGracePeriodOrDefault())
 	}
+}
+
+// reserveQuota keeps the owner under Cloudflare's token quota without asking Cloudflare: a first mint
+// leaves headroom so that existing tokens can still rotate (a rotation briefly holds two), and a mint
+// that would go over waits with reason QuotaExceeded instead of failing calls.
+func (r *CloudflareTokenReconciler) reserveQuota(ctx context.Context, p *tokenPass) (func(), error) {
+	quota := quotaOf(p.iss)
+	limit := quota
+	if p.tok.Status.TokenID == "" {
+		limit -= rotationHeadroom(quota)
+	}
+	release, held, err := r.Inventory.Reserve(ctx, p.iss.inventoryKey(), p.cl, limit)
+	if err != nil {
+		return nil, fmt.Errorf("counting tokens against the quota: %w", err)
+	}
+	if release == nil {
+		return nil, &cloudflare.Error{Class: cloudflare.ClassQuota, Op: "reserve a token",
+			Message: fmt.Sprintf("%s's owner holds %d of its %d tokens (%d kept free for rotations); delete unused tokens or use another issuer",
+				p.iss.key(), held, quota, quota-limit)}
+	}
+	return release, nil
 }
 
 // ensureSecretIsOurs reads the Secret around the cache (which holds only the operator's Secrets) so that

@@ -54,6 +54,7 @@ func (r *CloudflareTokenReconciler) recoverUnrecordedTokens(ctx context.Context,
 			return fmt.Errorf("revoking unrecorded token %s: %w", t.ID, err)
 		}
 		r.Inventory.Forget(p.iss.inventoryKey(), t.ID)
+		r.observer().Revoked(p.iss.key(), "unrecorded")
 		r.event(p.tok, corev1.EventTypeNormal, "RevokedUnrecorded", "Revoke",
 			"Revoked token %s (%s): Cloudflare created it but its value was never stored", t.ID, t.Name)
 	}

@@ -22,10 +22,12 @@ func (r *CloudflareTokenReconciler) retireReplacedTokens(ctx context.Context, p 
 	for _, rt := range due {
 		if err := p.cl.DeleteToken(ctx, rt.ID); err != nil {
 			errs = append(errs, fmt.Errorf("revoking replaced token %s: %w", rt.ID, err))
+			r.observer().RevocationFailed(p.iss.key())
 			waiting = append(waiting, rt)
 			continue
 		}
 		r.Inventory.Forget(p.iss.inventoryKey(), rt.ID)
+		r.observer().Revoked(p.iss.key(), "rotation")
 		r.event(p.tok, corev1.EventTypeNormal, "Revoked", "Revoke", "Revoked replaced token %s after its grace period", rt.ID)
 	}
 	p.tok.Status.RetiringTokens = sortRetiring(waiting)

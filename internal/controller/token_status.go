@@ -51,6 +51,7 @@ func (r *CloudflareTokenReconciler) finish(ctx context.Context, p *tokenPass, er
 	switch {
 	case err == nil && !tok.DeletionTimestamp.IsZero():
 		// Gone, or waiting for other finalizers.
+		r.observer().TokenForgotten(tok.Namespace, tok.Name)
 	case err == nil:
 		st.FailedAttempts, st.LastFailureTime = 0, nil
 		st.ObservedGeneration = tok.Generation
@@ -58,6 +59,7 @@ func (r *CloudflareTokenReconciler) finish(ctx context.Context, p *tokenPass, er
 		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, "Succeeded", "")
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, "Succeeded", "")
 		res.RequeueAfter = nextWake(st, r.Now(), r.DriftInterval)
+		r.observer().TokenObserved(tok.Namespace, tok.Name, issuerKeyOf(tok), st.ExpiresAt.Time, st.RenewalTime.Time)
 	case apierrors.IsConflict(err):
 		// Someone wrote the resource since it was read: start over from the new copy, without counting it
 		// as a failure.
@@ -78,6 +80,7 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 	st.FailedAttempts++
 	st.LastFailureTime = timePtr(r.Now().Truncate(time.Second))
 	reason, msg := failureReason(err), credentialAdvice(err)
+	r.observer().Failed(issuerKeyOf(tok), reason)
 	logf.FromContext(ctx).Info("reconcile failed", "reason", reason, "error", msg, "attempt", st.FailedAttempts)
 	_, refused := asRefusal(err)
 	readyStatus := metav1.ConditionFalse
@@ -93,6 +96,12 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, ref.Reason, "")
 		// A change to the resource or its issuer starts a new pass; nothing else can help.
 		return ctrl.Result{}, reconcile.TerminalError(err)
+	}
+	if cloudflare.ClassOf(err) == cloudflare.ClassQuota {
+		// Only a deletion frees a slot; asking again soon would only cost requests.
+		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, reason, "")
+		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
+		return ctrl.Result{RequeueAfter: max(backoff, time.Minute)}, nil
 	}
 	if cloudflare.IsPermanent(err) {
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, reason, msg)
@@ -112,6 +121,14 @@ func (r *CloudflareTokenReconciler) stillServing(tok *cfv1.CloudflareToken, now 
 	st := &tok.Status
 	return st.TokenID != "" && st.ExpiresAt != nil && now.Before(st.ExpiresAt.Time) &&
 		st.ObservedGeneration == tok.Generation
+}
+
+// issuerKeyOf names the issuer a token refers to, as issuer.key does.
+func issuerKeyOf(tok *cfv1.CloudflareToken) string {
+	if tok.Spec.IssuerRef.Kind == "TokenIssuer" {
+		return "TokenIssuer/" + tok.Namespace + "/" + tok.Spec.IssuerRef.Name
+	}
+	return tok.Spec.IssuerRef.Kind + "/" + tok.Spec.IssuerRef.Name
 }
 
 func failureReason(err error) string {

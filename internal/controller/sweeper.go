@@ -1,0 +1,169 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// OrphanSweeper revokes tokens that carry this cluster's mark but that no CloudflareToken records: left by
+// a resource deleted without its finalizer, or by a cluster restored from an old backup. Tokens of other
+// clusters and tokens people made by hand never match the mark and are never touched.
+type OrphanSweeper struct {
+	Client      client.Client
+	Issuers     *IssuerLoader
+	Factory     cloudflare.Factory
+	Inventory   *Inventory
+	ClusterHash string
+	// Interval between sweeps; each lists every credential's tokens once, 50 to a page.
+	Interval time.Duration
+	// Grace is how old an unrecorded token must be before it is revoked, so that a mint under way (its
+	// token created, not yet recorded) is never mistaken for an orphan.
+	Grace    time.Duration
+	Now      func() time.Time
+	Observer Observer
+	Log      logr.Logger
+}
+
+// Start sweeps every Interval until ctx ends. It runs on the leader only.
+func (s *OrphanSweeper) Start(ctx context.Context) error {
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := s.SweepOnce(ctx); err != nil {
+				s.Log.Error(err, "orphan sweep incomplete", "revoked", n)
+			} else if n > 0 {
+				s.Log.Info("revoked orphaned tokens", "count", n)
+			}
+		}
+	}
+}
+
+// recordedTokens is what the CloudflareTokens of the cluster record, by UID.
+type recordedTokens map[types.UID]map[string]bool
+
+// SweepOnce lists each credential's tokens once and revokes this cluster's orphans.
+func (s *OrphanSweeper) SweepOnce(ctx context.Context) (int, error) {
+	recorded, err := s.recorded(ctx)
+	if err != nil {
+		return 0, err
+	}
+	clients, err := s.credentials(ctx)
+	if err != nil {
+		return 0, err
+	}
+	revoked := 0
+	var errs []error
+	for key, c := range clients {
+		tokens, err := s.Inventory.Sweep(ctx, key, c.cl)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing tokens of %s: %w", c.iss.key(), err))
+			continue
+		}
+		for _, t := range tokens {
+			if !s.isOrphan(t, recorded) {
+				continue
+			}
+			if err := c.cl.DeleteToken(ctx, t.ID); err != nil {
+				errs = append(errs, fmt.Errorf("revoking orphan %s: %w", t.ID, err))
+				s.observer().RevocationFailed(c.iss.key())
+				continue
+			}
+			s.Inventory.Forget(key, t.ID)
+			s.observer().Revoked(c.iss.key(), "orphan")
+			s.Log.Info("revoked orphaned token", "tokenID", t.ID, "name", t.Name)
+			revoked++
+		}
+	}
+	return revoked, errors.Join(errs...)
+}
+
+// isOrphan: this cluster's mark, older than the grace period, and recorded by no CloudflareToken. A
+// resource that still exists handles its own unrecorded tokens (it looks for them by name).
+func (s *OrphanSweeper) isOrphan(t cloudflare.Token, recorded recordedTokens) bool {
+	n, ok := ParseTokenName(t.Name)
+	if !ok || n.Cluster != s.ClusterHash {
+		return false
+	}
+	if _, exists := recorded[n.UID]; exists {
+		return false
+	}
+	return !t.IssuedOn.IsZero() && s.Now().Sub(t.IssuedOn) >= s.Grace
+}
+
+func (s *OrphanSweeper) recorded(ctx context.Context) (recordedTokens, error) {
+	list := &cfv1.CloudflareTokenList{}
+	if err := s.Client.List(ctx, list); err != nil {
+		return nil, fmt.Errorf("listing CloudflareTokens: %w", err)
+	}
+	out := recordedTokens{}
+	for _, t := range list.Items {
+		ids := map[string]bool{t.Status.TokenID: true}
+		for _, rt := range t.Status.RetiringTokens {
+			ids[rt.ID] = true
+		}
+		out[t.UID] = ids
+	}
+	return out, nil
+}
+
+type issuerClient struct {
+	iss *issuer
+	cl  cloudflare.Client
+}
+
+// credentials are the distinct credentials of all issuers whose credential can be read, one client each.
+func (s *OrphanSweeper) credentials(ctx context.Context) (map[string]issuerClient, error) {
+	var all []*issuer
+	cis := &cfv1.ClusterTokenIssuerList{}
+	if err := s.Client.List(ctx, cis); err != nil {
+		return nil, fmt.Errorf("listing ClusterTokenIssuers: %w", err)
+	}
+	for i := range cis.Items {
+		all = append(all, clusterTokenIssuer(&cis.Items[i]))
+	}
+	tis := &cfv1.TokenIssuerList{}
+	if err := s.Client.List(ctx, tis); err != nil {
+		return nil, fmt.Errorf("listing TokenIssuers: %w", err)
+	}
+	for i := range tis.Items {
+		all = append(all, tokenIssuer(&tis.Items[i]))
+	}
+	out := map[string]issuerClient{}
+	for _, iss := range all {
+		if ok, _ := iss.ready(); !ok {
+			continue
+		}
+		if err := s.Issuers.loadCredential(ctx, iss); err != nil {
+			continue
+		}
+		if _, seen := out[iss.inventoryKey()]; seen {
+			continue
+		}
+		cl, err := s.Factory.ClientFor(iss.config)
+		if err != nil {
+			continue
+		}
+		out[iss.inventoryKey()] = issuerClient{iss: iss, cl: cl}
+	}
+	return out, nil
+}
+
+func (s *OrphanSweeper) observer() Observer {
+	if s.Observer == nil {
+		return nopObserver{}
+	}
+	return s.Observer
+}
