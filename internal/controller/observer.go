@@ -25,9 +25,9 @@ type Observer interface {
 type nopObserver struct{}
 
 func (nopObserver) TokenObserved(string, string, string, time.Time, time.Time) {}
-func (nopObserver) TokenForgotten(string, string)                               {}
-func (nopObserver) Minted(string, MintReason)                                   {}
-func (nopObserver) Failed(string, string)                                       {}
-func (nopObserver) RevocationFailed(string)                                     {}
-func (nopObserver) Revoked(string, string)                                      {}
-func (nopObserver) IssuerQuota(string, int, int)                                {}
+func (nopObserver) TokenForgotten(string, string)                              {}
+func (nopObserver) Minted(string, MintReason)                                  {}
+func (nopObserver) Failed(string, string)                                      {}
+func (nopObserver) RevocationFailed(string)                                    {}
+func (nopObserver) Revoked(string, string)                                     {}
+func (nopObserver) IssuerQuota(string, int, int)                               {}
