@@ -362,7 +362,7 @@ func (d *demo) rel(path string) string {
 
 // indentMap prints m sorted, one "  key: value" a line; data values are masked.
 func indentMap(m map[string]string, data map[string][]byte) string {
-	var keys []string
+	keys := make([]string, 0, len(m)+len(data))
 	for k := range m {
 		keys = append(keys, k)
 	}
