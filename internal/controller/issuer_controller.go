@@ -122,8 +122,10 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer, now time.Tim
 	}
 	if err := r.Issuers.loadCredential(ctx, iss); err != nil {
 		if ref, ok := asRefusal(err); ok {
+			// The credential Secret is not watched (it is not in the cache): look again soon; it costs no
+			// Cloudflare call.
 			set(metav1.ConditionFalse, ref.Reason, ref.Message)
-			return ctrl.Result{RequeueAfter: r.VerifyInterval}, nil
+			return ctrl.Result{RequeueAfter: time.Minute}, nil
 		}
 		return ctrl.Result{}, err
 	}

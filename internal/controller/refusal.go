@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
@@ -14,6 +15,8 @@ type refusal struct {
 	// Reason is the condition reason, CamelCase.
 	Reason  string
 	Message string
+	// RetryAfter, when set, asks for another look after that long: for causes the operator does not watch.
+	RetryAfter time.Duration
 }
 
 func (r *refusal) Error() string { return r.Message }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,9 @@ type Config struct {
 	Metrics cloudflare.Metrics
 	// Observer receives what the controllers do, for metrics; may be nil.
 	Observer Observer
+	// HTTPClient carries every Cloudflare request; nil means a client on http.DefaultTransport. Tests wrap
+	// its transport to observe or interrupt requests.
+	HTTPClient *http.Client
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -69,7 +73,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		cfg.MaxConcurrentReconciles = 4
 	}
 	factory := cloudflare.NewFactory(cloudflare.FactoryOptions{
-		RequestsPer5m: cfg.APIRequestsPer5m, Now: cfg.Now, Metrics: cfg.Metrics})
+		RequestsPer5m: cfg.APIRequestsPer5m, Now: cfg.Now, Metrics: cfg.Metrics, HTTPClient: cfg.HTTPClient})
 	inventory := NewInventory(cfg.DriftInterval, cfg.Now)
 	loader := &IssuerLoader{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		OperatorNamespace: cfg.OperatorNamespace, BaseURL: cfg.CloudflareAPIURL}

@@ -44,6 +44,20 @@ func (r *CloudflareTokenReconciler) tokensOfIssuer(kind string) func(context.Con
 	}
 }
 
+// tokensInNamespace maps a namespace whose labels changed (a ClusterTokenIssuer's namespaceSelector may
+// now pick it, or no longer) to its CloudflareTokens.
+func (r *CloudflareTokenReconciler) tokensInNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	list := &cfv1.CloudflareTokenList{}
+	if err := r.List(ctx, list, client.InNamespace(obj.GetName())); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, t := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: t.Namespace, Name: t.Name}})
+	}
+	return reqs
+}
+
 // resolveIssuer finds the issuer, checks that it serves this namespace and is Ready, and gets its client.
 func (r *CloudflareTokenReconciler) resolveIssuer(ctx context.Context, p *tokenPass) error {
 	iss, err := r.Issuers.loadIssuerObject(ctx, p.tok.Spec.IssuerRef, p.tok.Namespace)

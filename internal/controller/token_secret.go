@@ -121,8 +121,9 @@ func writeSecret(ctx context.Context, c client.Client, scheme *runtime.Scheme, t
 }
 
 func foreignSecret(tok *cfv1.CloudflareToken) error {
-	return refuse("SecretConflict", "Secret %s/%s exists and was not created by this operator for CloudflareToken %s; "+
-		"delete it or set spec.secret.name to another name", tok.Namespace, secretName(tok), tok.Name)
+	return &refusal{Reason: "SecretConflict", RetryAfter: time.Minute, Message: fmt.Sprintf(
+		"Secret %s/%s exists and was not created by this operator for CloudflareToken %s; "+
+			"delete it or set spec.secret.name to another name", tok.Namespace, secretName(tok), tok.Name)}
 }
 
 // merged is user values overlaid by the operator's, which win.

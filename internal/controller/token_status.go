@@ -27,7 +27,14 @@ func newStatusPatch(tok *cfv1.CloudflareToken) *statusPatch {
 }
 
 func (s *statusPatch) apply(ctx context.Context, c client.Client, tok *cfv1.CloudflareToken, opts ...client.MergeFromOption) error {
-	if err := c.Status().Patch(ctx, tok, client.MergeFromWithOptions(s.base, opts...)); err != nil {
+	patch := client.MergeFromWithOptions(s.base, opts...)
+	if len(opts) == 0 {
+		// A pass that changed nothing writes nothing: at hundreds of tokens, empty patches add up.
+		if data, err := patch.Data(tok); err == nil && string(data) == "{}" {
+			return nil
+		}
+	}
+	if err := c.Status().Patch(ctx, tok, patch); err != nil {
 		return err
 	}
 	s.base = tok.DeepCopy()
@@ -59,7 +66,9 @@ func (r *CloudflareTokenReconciler) finish(ctx context.Context, p *tokenPass, er
 		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, "Succeeded", "")
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, "Succeeded", "")
 		res.RequeueAfter = nextWake(st, r.Now(), r.DriftInterval)
-		r.observer().TokenObserved(tok.Namespace, tok.Name, issuerKeyOf(tok), st.ExpiresAt.Time, st.RenewalTime.Time)
+		if st.ExpiresAt != nil && st.RenewalTime != nil {
+			r.observer().TokenObserved(tok.Namespace, tok.Name, issuerKeyOf(tok), st.ExpiresAt.Time, st.RenewalTime.Time)
+		}
 	case apierrors.IsConflict(err):
 		// Someone wrote the resource since it was read: start over from the new copy, without counting it
 		// as a failure.
@@ -94,7 +103,11 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 	if ref, ok := asRefusal(err); ok {
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, ref.Reason, ref.Message)
 		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, ref.Reason, "")
-		// A change to the resource or its issuer starts a new pass; nothing else can help.
+		if ref.RetryAfter > 0 {
+			// What would fix it is not watched (a foreign Secret is not in the cache): look again later.
+			return ctrl.Result{RequeueAfter: max(backoff, ref.RetryAfter)}, nil
+		}
+		// A change to the resource, its issuer or its namespace starts a new pass; nothing else can help.
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}
 	if cloudflare.ClassOf(err) == cloudflare.ClassQuota {
