@@ -31,24 +31,21 @@ func indexIssuer(obj client.Object) []string {
 // tokensOfIssuer maps an issuer event to the CloudflareTokens that use it.
 func (r *CloudflareTokenReconciler) tokensOfIssuer(kind string) func(context.Context, client.Object) []reconcile.Request {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := &cfv1.CloudflareTokenList{}
 		key := issuerIndexValue(kind, obj.GetNamespace(), obj.GetName())
-		if err := r.List(ctx, list, client.MatchingFields{issuerIndex: key}); err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for _, t := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: t.Namespace, Name: t.Name}})
-		}
-		return reqs
+		return r.requestsFor(ctx, client.MatchingFields{issuerIndex: key})
 	}
 }
 
 // tokensInNamespace maps a namespace whose labels changed (a ClusterTokenIssuer's namespaceSelector may
 // now pick it, or no longer) to its CloudflareTokens.
 func (r *CloudflareTokenReconciler) tokensInNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.requestsFor(ctx, client.InNamespace(obj.GetName()))
+}
+
+// requestsFor lists CloudflareTokens from the cache and turns them into reconcile requests.
+func (r *CloudflareTokenReconciler) requestsFor(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
 	list := &cfv1.CloudflareTokenList{}
-	if err := r.List(ctx, list, client.InNamespace(obj.GetName())); err != nil {
+	if err := r.List(ctx, list, opts...); err != nil {
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
