@@ -8,10 +8,11 @@ import (
 
 // IssuerRef names the issuer a CloudflareToken is minted through.
 type IssuerRef struct {
-	// kind is TokenIssuer (same namespace as the CloudflareToken) or ClusterTokenIssuer.
+	// kind is TokenIssuer (same namespace as the CloudflareToken) or ClusterTokenIssuer. No default.
+	// Example: ClusterTokenIssuer.
 	// +kubebuilder:validation:Enum=TokenIssuer;ClusterTokenIssuer
 	Kind string `json:"kind"`
-	// name of the issuer.
+	// name of the issuer. No default. Example: cloudflare.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
@@ -24,23 +25,25 @@ type PolicyEffect string
 // Policy is one token policy, for scopes that zones + permissions cannot say.
 // +kubebuilder:validation:XValidation:rule="(has(self.zones) && size(self.zones) > 0) != (has(self.account) && self.account)",message="a policy names either zones or account: true"
 type Policy struct {
-	// effect: allow (default) or deny. Cloudflare evaluates deny before allow.
+	// effect: allow or deny. Default: allow. Cloudflare evaluates deny before allow. Example: deny.
 	// +optional
 	// +kubebuilder:default=allow
 	Effect PolicyEffect `json:"effect,omitempty"`
-	// permissions are permission group names or ids.
+	// permissions are permission group names or ids. No default. Example: ["DNS Write"].
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=128
 	// +listType=set
 	Permissions []string `json:"permissions"`
-	// zones are zone names or ids the policy applies to (zone-scoped permissions).
+	// zones are zone names or ids the policy applies to (zone-scoped permissions). Exclusive with
+	// account. No default. Example: ["example.com"].
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=253
 	// +listType=set
 	Zones []string `json:"zones,omitempty"`
-	// account: the policy applies to the issuer's account (account-scoped permissions).
+	// account: the policy applies to the issuer's account (account-scoped permissions). Exclusive with
+	// zones. Default: false. Example: true.
 	// +optional
 	Account bool `json:"account,omitempty"`
 }
@@ -56,27 +59,118 @@ const (
 	DeletionPolicyRetain DeletionPolicy = "Retain"
 )
 
-// SecretTemplate shapes the Secret the token is written to.
+// SecretPreset names a consumer whose Secret layout the operator writes by default.
+// +kubebuilder:validation:Enum=cert-manager;external-dns
+type SecretPreset string
+
+const (
+	// SecretPresetCertManager writes the token under "api-token", which cert-manager's
+	// apiTokenSecretRef reads.
+	SecretPresetCertManager SecretPreset = "cert-manager"
+	// SecretPresetExternalDNS writes the token under "apiKey", the key external-dns's Cloudflare tutorial
+	// reads into CF_API_TOKEN.
+	SecretPresetExternalDNS SecretPreset = "external-dns"
+
+	// ExternalDNSSecretKey is the key of the external-dns preset.
+	ExternalDNSSecretKey = "apiKey"
+
+	// AnnotationRestartedAt is the pod template annotation the operator stamps (RFC 3339) on the
+	// Deployments of spec.secret.restartDeployments after a rotation, as "kubectl rollout restart" stamps
+	// kubectl.kubernetes.io/restartedAt.
+	AnnotationRestartedAt = "cloudflare.tokenoperator.dev/restartedAt"
+	// ConditionConsumersRestarted says whether the last rotation restarted every Deployment of
+	// spec.secret.restartDeployments; False names the ones that could not be restarted.
+	ConditionConsumersRestarted = "ConsumersRestarted"
+)
+
+// KeyOf is the Secret key a preset writes the token under.
+func (p SecretPreset) KeyOf() string {
+	if p == SecretPresetExternalDNS {
+		return ExternalDNSSecretKey
+	}
+	return DefaultSecretKey
+}
+
+// SecretExtraKeys names further keys of the Secret that hold facts about the token, never its value.
+type SecretExtraKeys struct {
+	// tokenIDKey is a key that holds the id of the token (the value of the
+	// cloudflare.tokenoperator.dev/token-id annotation). No default: unset writes no such key.
+	// Example: "token-id".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	TokenIDKey string `json:"tokenIDKey,omitempty"`
+	// expiresAtKey is a key that holds when the token expires, in RFC 3339 (as the
+	// cloudflare.tokenoperator.dev/expires-at annotation). No default: unset writes no such key.
+	// Example: "expires-at".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	ExpiresAtKey string `json:"expiresAtKey,omitempty"`
+}
+
+// SecretTemplate shapes the Secret the token is written to. The rules below spell out TokenKey in CEL:
+// keep them in sync with it.
+// +kubebuilder:validation:XValidation:rule="!has(self.extraKeys) || !has(self.extraKeys.tokenIDKey) || self.extraKeys.tokenIDKey != (has(self.key) ? self.key : (has(self.preset) && self.preset == 'external-dns' ? 'apiKey' : 'api-token'))",fieldPath=".extraKeys.tokenIDKey",message="spec.secret.extraKeys.tokenIDKey must differ from the key the token value is written under (spec.secret.key, or the key of spec.secret.preset)"
+// +kubebuilder:validation:XValidation:rule="!has(self.extraKeys) || !has(self.extraKeys.expiresAtKey) || self.extraKeys.expiresAtKey != (has(self.key) ? self.key : (has(self.preset) && self.preset == 'external-dns' ? 'apiKey' : 'api-token'))",fieldPath=".extraKeys.expiresAtKey",message="spec.secret.extraKeys.expiresAtKey must differ from the key the token value is written under (spec.secret.key, or the key of spec.secret.preset)"
+// +kubebuilder:validation:XValidation:rule="!has(self.extraKeys) || !has(self.extraKeys.tokenIDKey) || !has(self.extraKeys.expiresAtKey) || self.extraKeys.tokenIDKey != self.extraKeys.expiresAtKey",fieldPath=".extraKeys.expiresAtKey",message="spec.secret.extraKeys.expiresAtKey must differ from spec.secret.extraKeys.tokenIDKey"
 type SecretTemplate struct {
-	// name of the Secret, in the CloudflareToken's namespace. Defaults to the CloudflareToken's name.
+	// name of the Secret, in the CloudflareToken's namespace. Default: the CloudflareToken's name.
+	// Example: "cloudflare-api-token".
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name,omitempty"`
-	// key the token value is written under. Default "api-token", which cert-manager's apiTokenSecretRef
-	// reads.
+	// preset picks the Secret layout of a known consumer. Default "cert-manager": the token under key
+	// "api-token", which cert-manager's apiTokenSecretRef reads. "external-dns": the token under key
+	// "apiKey", which external-dns's Cloudflare tutorial maps to CF_API_TOKEN (external-dns reads it only
+	// at start: list its Deployment in restartDeployments). Example: "external-dns".
 	// +optional
-	// +kubebuilder:default=api-token
+	// +kubebuilder:default=cert-manager
+	Preset SecretPreset `json:"preset,omitempty"`
+	// key the token value is written under; it overrides the preset's key. Default: the preset's key
+	// ("api-token" for cert-manager, "apiKey" for external-dns). Example: "api-token".
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	Key string `json:"key,omitempty"`
-	// labels added to the Secret (the operator's own labels win).
+	// extraKeys names further keys for the token's id and expiry, for consumers that read those from the
+	// Secret's data rather than its annotations. Default: none. Example: {tokenIDKey: token-id,
+	// expiresAtKey: expires-at}.
+	// +optional
+	ExtraKeys *SecretExtraKeys `json:"extraKeys,omitempty"`
+	// labels added to the Secret (the operator's own labels win). Default: none. Example:
+	// {team: platform}.
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
-	// annotations added to the Secret (the operator's own annotations win).
+	// annotations added to the Secret (the operator's own annotations win). Default: none. Example:
+	// {reflector.v1.k8s.emberstack.com/reflection-allowed: "true"}.
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// restartDeployments names Deployments, in the CloudflareToken's namespace, whose pods read the token
+	// only at start (external-dns does). After a rotation has written the new token into the Secret, the
+	// operator restarts them as "kubectl rollout restart" does (it stamps the pod template annotation
+	// cloudflare.tokenoperator.dev/restartedAt); rotationGracePeriod gives the new pods time before the old
+	// token is revoked. The first mint restarts nothing. A missing Deployment gives a Warning event and the
+	// ConsumersRestarted condition, not a failed token. Default: none. Example: ["external-dns"].
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	RestartDeployments []string `json:"restartDeployments,omitempty"`
+}
+
+// TokenKey is the Secret key the token value is written under: spec.secret.key, else the preset's key.
+func (t *SecretTemplate) TokenKey() string {
+	if t.Key != "" {
+		return t.Key
+	}
+	return t.Preset.KeyOf()
 }
 
 // CloudflareTokenSpec declares the token a team needs.
@@ -86,10 +180,11 @@ type SecretTemplate struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.renewBefore) || (duration(self.renewBefore) > duration('0s') && duration(self.renewBefore) < duration(self.ttl))",fieldPath=".renewBefore",message="spec.renewBefore must be greater than 0 and less than spec.ttl"
 // +kubebuilder:validation:XValidation:rule="has(self.renewBefore) ? duration(self.rotationGracePeriod) < duration(self.renewBefore) : duration(self.rotationGracePeriod).getSeconds() * 3 < duration(self.ttl).getSeconds()",fieldPath=".rotationGracePeriod",message="spec.rotationGracePeriod must be less than spec.renewBefore (default: one third of spec.ttl)"
 type CloudflareTokenSpec struct {
-	// issuerRef names the TokenIssuer or ClusterTokenIssuer that mints this token.
+	// issuerRef names the TokenIssuer or ClusterTokenIssuer that mints this token. No default.
+	// Example: {kind: ClusterTokenIssuer, name: cloudflare}.
 	IssuerRef IssuerRef `json:"issuerRef"`
-	// zones the token may act on, by name or id. Zone-scoped permissions apply to these zones. Example:
-	// ["example.com"].
+	// zones the token may act on, by name or id. Zone-scoped permissions apply to these zones. Exclusive
+	// with policies. Default: none. Example: ["example.com"].
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -98,7 +193,7 @@ type CloudflareTokenSpec struct {
 	Zones []string `json:"zones,omitempty"`
 	// permissions are permission group names (or ids), as the API names them: "Zone Read", "DNS Write"
 	// (the dashboard's "Edit" is the API's "Write"). Zone-scoped ones apply to spec.zones, account-scoped
-	// ones to the issuer's account. Exclusive with policies.
+	// ones to the issuer's account. Exclusive with policies. No default. Example: ["Zone Read", "DNS Write"].
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
@@ -107,39 +202,44 @@ type CloudflareTokenSpec struct {
 	// +kubebuilder:validation:items:MaxLength=128
 	Permissions []string `json:"permissions,omitempty"`
 	// policies spell out the token's policies for scopes zones + permissions cannot say (deny rules,
-	// different permissions on different zones). Exclusive with zones and permissions.
+	// different permissions on different zones). Exclusive with zones and permissions. Default: none.
+	// Example: [{effect: allow, permissions: ["DNS Write"], zones: ["example.com"]}].
 	// +optional
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=32
 	Policies []Policy `json:"policies,omitempty"`
-	// ttl is how long each minted token lives. Default 168h; at most 8760h.
+	// ttl is how long each minted token lives, as a Go duration (h, m, s; no days). Default: 168h; at
+	// most 8760h. Example: 720h.
 	// +optional
 	// +kubebuilder:default="168h"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|ns))+$`
 	TTL *metav1.Duration `json:"ttl,omitempty"`
-	// renewBefore is how long before expiry the token is replaced. Default: one third of ttl.
+	// renewBefore is how long before expiry the token is replaced. Default: one third of ttl (computed
+	// by the operator, not stored). Example: 48h.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|ns))+$`
 	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
 	// sourceRanges restrict where the token may be used from (Cloudflare's request_ip condition). Unset:
-	// the issuer's defaultSourceRanges.
+	// the issuer's defaultSourceRanges. Default: the issuer's defaultSourceRanges. Example:
+	// {allow: ["203.0.113.0/24"]}.
 	// +optional
 	SourceRanges *SourceRanges `json:"sourceRanges,omitempty"`
 	// rotationGracePeriod is how long a replaced token stays valid after the Secret holds its successor,
-	// so that consumers can pick up the new value. Default 5m; "0s" revokes right away.
+	// so that consumers can pick up the new value. Default: 5m; "0s" revokes right away. Example: 15m.
 	// +optional
 	// +kubebuilder:default="5m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|ns))+$`
 	RotationGracePeriod *metav1.Duration `json:"rotationGracePeriod,omitempty"`
 	// deletionPolicy: Revoke (default) deletes the token at Cloudflare and the Secret when this resource
-	// is deleted; Retain keeps both.
+	// is deleted; Retain keeps both. Default: Revoke. Example: Retain.
 	// +optional
 	// +kubebuilder:default=Revoke
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
-	// secret shapes the Secret the token is written to.
+	// secret shapes the Secret the token is written to. Default: {} (a Secret named after this resource,
+	// preset cert-manager). Example: {name: cloudflare-api-token, preset: external-dns}.
 	// +optional
 	// +kubebuilder:default={}
 	Secret SecretTemplate `json:"secret,omitempty"`

@@ -26,8 +26,35 @@ var _ = Describe("schema defaults on the real API server", func() {
 		Expect(tok.Spec.TTL).To(Equal(&metav1.Duration{Duration: 168 * time.Hour}))
 		Expect(tok.Spec.RotationGracePeriod).To(Equal(&metav1.Duration{Duration: 5 * time.Minute}))
 		Expect(tok.Spec.DeletionPolicy).To(Equal(cfv1.DeletionPolicyRevoke))
-		Expect(tok.Spec.Secret.Key).To(Equal("api-token"))
+		Expect(tok.Spec.Secret.Preset).To(Equal(cfv1.SecretPresetCertManager))
+		Expect(tok.Spec.Secret.Key).To(BeEmpty(), "the key follows the preset, so the controller computes it")
+		Expect(tok.Spec.Secret.TokenKey()).To(Equal("api-token"))
 		Expect(tok.Spec.RenewBefore).To(BeNil(), "renewBefore is computed by the controller (ttl/3)")
+	})
+
+	It("keys the token by the preset unless spec.secret.key says otherwise", func() {
+		for _, c := range []struct {
+			secret cfv1.SecretTemplate
+			key    string
+		}{
+			{cfv1.SecretTemplate{Preset: cfv1.SecretPresetExternalDNS}, "apiKey"},
+			{cfv1.SecretTemplate{Preset: cfv1.SecretPresetExternalDNS, Key: "token"}, "token"},
+			{cfv1.SecretTemplate{Key: "token"}, "token"},
+		} {
+			tok := &cfv1.CloudflareToken{
+				ObjectMeta: metav1.ObjectMeta{GenerateName: "preset-", Namespace: "default"},
+				Spec: cfv1.CloudflareTokenSpec{
+					IssuerRef:   cfv1.IssuerRef{Kind: "ClusterTokenIssuer", Name: "cloudflare"},
+					Permissions: []string{"DNS Write"},
+					Secret:      c.secret,
+				},
+			}
+			Expect(k8sClient.Create(ctx, tok)).To(Succeed())
+			Expect(tok.Spec.Secret.TokenKey()).To(Equal(c.key), "%+v", c.secret)
+			if c.secret.Preset == "" {
+				Expect(tok.Spec.Secret.Preset).To(Equal(cfv1.SecretPresetCertManager))
+			}
+		}
 	})
 
 	It("fills a minimal issuer's token owner", func() {

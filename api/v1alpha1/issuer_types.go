@@ -15,19 +15,21 @@ const (
 
 // SecretKeyRef points at one key of a Secret.
 type SecretKeyRef struct {
-	// name of the Secret.
+	// name of the Secret. No default. Example: cf-parent.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 	// namespace of the Secret. A TokenIssuer reads only from its own namespace (leave this empty or set it
-	// to that namespace); a ClusterTokenIssuer only from the operator's namespace, which is the default.
+	// to that namespace); a ClusterTokenIssuer only from the operator's namespace. Default: the issuer's
+	// namespace (TokenIssuer) or the operator's namespace (ClusterTokenIssuer). Example:
+	// cloudflare-token-operator.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Namespace string `json:"namespace,omitempty"`
-	// key in the Secret's data. Defaults to "api-token" for apiTokenSecretRef and "api-key" for
-	// apiKeySecretRef.
+	// key in the Secret's data. Default: "api-token" for apiTokenSecretRef and "api-key" for
+	// apiKeySecretRef. Example: api-token.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
@@ -43,48 +45,53 @@ type SecretKeyRef struct {
 type IssuerSpec struct {
 	// apiTokenSecretRef points at the parent API token. It needs "API Tokens Write" (tokenOwner User) or
 	// "Account API Tokens Write" (tokenOwner Account), plus "Zone Read" on every zone its tokens may name.
-	// Exclusive with apiKeySecretRef.
+	// Exclusive with apiKeySecretRef. No default. Example: {name: cf-parent, key: api-token}.
 	// +optional
 	APITokenSecretRef *SecretKeyRef `json:"apiTokenSecretRef,omitempty"`
 	// apiKeySecretRef points at a legacy Global API Key; email must be set with it. Prefer an API token.
+	// Exclusive with apiTokenSecretRef. No default. Example: {name: cf-global-key, key: api-key}.
 	// +optional
 	APIKeySecretRef *SecretKeyRef `json:"apiKeySecretRef,omitempty"`
-	// email of the Cloudflare user that owns the global API key.
+	// email of the Cloudflare user that owns the global API key; only with apiKeySecretRef. No default.
+	// Example: ops@example.com.
 	// +optional
 	// +kubebuilder:validation:MaxLength=254
 	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
 	Email string `json:"email,omitempty"`
 	// accountID is the 32-hex Cloudflare account id. Required for account-owned tokens and for
-	// account-scoped permissions.
+	// account-scoped permissions. No default. Example: 0123456789abcdef0123456789abcdef.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{32}$`
 	AccountID string `json:"accountID,omitempty"`
 	// tokenOwner: User mints user-owned tokens (quota 50), Account mints account-owned tokens (quota 500).
+	// Default: User. Example: Account.
 	// +optional
 	// +kubebuilder:default=User
 	TokenOwner TokenOwner `json:"tokenOwner,omitempty"`
 	// allowedZones bounds the zones (names or ids) tokens minted through this issuer may reach. A token
 	// asking for any other zone is refused with reason ZoneNotAllowed. "*" or an empty list: any zone the
-	// parent credential can read. Example: ["example.com"].
+	// parent credential can read. Default: none (any). Example: ["example.com"].
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=253
 	AllowedZones []string `json:"allowedZones,omitempty"`
 	// allowedPermissions bounds the permission groups (names or ids) tokens may carry; anything else is
-	// refused with reason PermissionNotAllowed. "*" or an empty list: any. Example: ["Zone Read", "DNS Write"].
+	// refused with reason PermissionNotAllowed. "*" or an empty list: any. Default: none (any). Example:
+	// ["Zone Read", "DNS Write"].
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=128
 	AllowedPermissions []string `json:"allowedPermissions,omitempty"`
 	// maxTTL is the longest ttl a token may ask for; a longer one is refused with reason TTLNotAllowed.
-	// Example: 2160h.
+	// Default: none (no bound beyond the token's own limit of 8760h). Example: 2160h.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|ns))+$`
 	MaxTTL *metav1.Duration `json:"maxTTL,omitempty"`
-	// defaultSourceRanges apply to tokens that set no sourceRanges of their own.
+	// defaultSourceRanges apply to tokens that set no sourceRanges of their own. Default: none (tokens
+	// usable from anywhere). Example: {allow: ["203.0.113.0/24"]}.
 	// +optional
 	DefaultSourceRanges *SourceRanges `json:"defaultSourceRanges,omitempty"`
 }
@@ -146,7 +153,7 @@ type TokenIssuerList struct {
 type ClusterTokenIssuerSpec struct {
 	IssuerSpec `json:",inline"`
 	// namespaceSelector picks the namespaces whose CloudflareTokens may use this issuer. Empty selects
-	// every namespace. Example: {matchLabels: {cloudflare-tokens: allowed}}.
+	// every namespace. Default: none (every namespace). Example: {matchLabels: {cloudflare-tokens: allowed}}.
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }

@@ -7,13 +7,14 @@ type CIDR string
 
 // SourceRanges limits the client addresses a token may be used from (Cloudflare's request_ip condition).
 type SourceRanges struct {
-	// allow lists the networks the token may be used from (request_ip "in"). Empty allows every address
-	// that deny does not exclude.
+	// allow lists the networks the token may be used from (request_ip "in"). Default: none, which allows
+	// every address that deny does not exclude. Example: ["203.0.113.0/24", "2001:db8::/32"].
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
 	Allow []CIDR `json:"allow,omitempty"`
-	// deny lists the networks the token may never be used from (request_ip "not_in"); deny wins over allow.
+	// deny lists the networks the token may never be used from (request_ip "not_in"); deny wins over
+	// allow. Default: none. Example: ["203.0.113.128/25"].
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64

@@ -63,6 +63,19 @@ var _ = Describe("schema validation on the real API server", func() {
 		}
 	})
 
+	It("accepts every Secret layout the rules allow", func() {
+		for _, secret := range []map[string]any{
+			{"preset": "external-dns", "restartDeployments": []any{"external-dns"}},
+			// An explicit key frees the preset's key for an extra key.
+			{"preset": "external-dns", "key": "token", "extraKeys": map[string]any{"tokenIDKey": "apiKey", "expiresAtKey": "api-token"}},
+			{"key": "token", "extraKeys": map[string]any{"tokenIDKey": "api-token"}},
+			{"extraKeys": map[string]any{"tokenIDKey": "token-id", "expiresAtKey": "expires-at"}},
+			{"extraKeys": map[string]any{}},
+		} {
+			Expect(k8sClient.Create(ctx, object(validToken, map[string]any{"secret": secret}))).To(Succeed(), "%v", secret)
+		}
+	})
+
 	DescribeTable("rejects a bad object with a message naming the field",
 		func(manifest string, edits map[string]any, wantField, wantMessage string) {
 			err := k8sClient.Create(ctx, object(manifest, edits))
@@ -111,6 +124,39 @@ var _ = Describe("schema validation on the real API server", func() {
 		Entry("a secret key with a slash", validToken,
 			map[string]any{"secret": map[string]any{"key": "api/token"}},
 			"spec.secret.key", "should match"),
+		Entry("a preset no consumer has", validToken,
+			map[string]any{"secret": map[string]any{"preset": "traefik"}},
+			"spec.secret.preset", "Unsupported value"),
+		Entry("a token-id key equal to the preset's default key", validToken,
+			map[string]any{"secret": map[string]any{"extraKeys": map[string]any{"tokenIDKey": "api-token"}}},
+			"spec.secret.extraKeys.tokenIDKey", "must differ from the key the token value is written under"),
+		Entry("a token-id key equal to the external-dns preset's key", validToken,
+			map[string]any{"secret": map[string]any{"preset": "external-dns", "extraKeys": map[string]any{"tokenIDKey": "apiKey"}}},
+			"spec.secret.extraKeys.tokenIDKey", "must differ from the key the token value is written under"),
+		Entry("a token-id key equal to an explicit key", validToken,
+			map[string]any{"secret": map[string]any{"preset": "external-dns", "key": "token", "extraKeys": map[string]any{"tokenIDKey": "token"}}},
+			"spec.secret.extraKeys.tokenIDKey", "must differ from the key the token value is written under"),
+		Entry("an expiry key equal to the preset's default key", validToken,
+			map[string]any{"secret": map[string]any{"extraKeys": map[string]any{"expiresAtKey": "api-token"}}},
+			"spec.secret.extraKeys.expiresAtKey", "must differ from the key the token value is written under"),
+		Entry("an expiry key equal to an explicit key", validToken,
+			map[string]any{"secret": map[string]any{"key": "token", "extraKeys": map[string]any{"expiresAtKey": "token"}}},
+			"spec.secret.extraKeys.expiresAtKey", "must differ from the key the token value is written under"),
+		Entry("the same extra key for the id and the expiry", validToken,
+			map[string]any{"secret": map[string]any{"extraKeys": map[string]any{"tokenIDKey": "meta", "expiresAtKey": "meta"}}},
+			"spec.secret.extraKeys.expiresAtKey", "must differ from spec.secret.extraKeys.tokenIDKey"),
+		Entry("an extra key with a slash", validToken,
+			map[string]any{"secret": map[string]any{"extraKeys": map[string]any{"tokenIDKey": "token/id"}}},
+			"spec.secret.extraKeys.tokenIDKey", "should match"),
+		Entry("an empty extra key", validToken,
+			map[string]any{"secret": map[string]any{"extraKeys": map[string]any{"expiresAtKey": ""}}},
+			"spec.secret.extraKeys.expiresAtKey", "at least 1 chars"),
+		Entry("a Deployment to restart whose name is not a DNS subdomain", validToken,
+			map[string]any{"secret": map[string]any{"restartDeployments": []any{"External_DNS"}}},
+			"spec.secret.restartDeployments[0]", "should match"),
+		Entry("the same Deployment to restart twice", validToken,
+			map[string]any{"secret": map[string]any{"restartDeployments": []any{"external-dns", "external-dns"}}},
+			"spec.secret.restartDeployments[1]", "Duplicate value"),
 		Entry("an issuerRef kind that is not an issuer", validToken,
 			map[string]any{"issuerRef": map[string]any{"kind": "Issuer", "name": "x"}},
 			"spec.issuerRef.kind", "Unsupported value"),
