@@ -48,6 +48,7 @@ import (
 
 	cloudflarev1alpha1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/metrics"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -178,11 +179,17 @@ func resolveClusterName(ctx context.Context, c client.Reader) (string, error) {
 
 // setupControllers registers the reconcilers (and webhooks) with the manager.
 func setupControllers(mgr manager.Manager, opts Options) error {
+	rec, err := metrics.Default()
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	return controller.Setup(mgr, controller.Config{
 		CloudflareAPIURL:  opts.CloudflareAPIURL,
 		ClusterName:       opts.ClusterName,
 		OperatorNamespace: opts.OperatorNamespace,
 		APIRequestsPer5m:  opts.APIRequestsPer5m,
+		Observer:          rec,
+		Metrics:           rec,
 	})
 	// +kubebuilder:scaffold:builder
 }

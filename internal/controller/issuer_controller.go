@@ -147,6 +147,7 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer, now time.Tim
 		return ctrl.Result{RequeueAfter: max(cloudflare.RetryAfterOf(err), 30*time.Second)}, nil
 	}
 	st.ObservedGeneration = gen
+	r.observer().CredentialExpiry(iss.key(), timeOf(st.CredentialExpiresAt))
 	set(metav1.ConditionTrue, "Verified", fmt.Sprintf("the parent credential is valid (%s-owned tokens)", iss.config.Owner))
 	r.reportQuota(iss)
 	return ctrl.Result{RequeueAfter: r.VerifyInterval}, nil

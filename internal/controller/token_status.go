@@ -67,7 +67,7 @@ func (r *CloudflareTokenReconciler) finish(ctx context.Context, p *tokenPass, er
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, "Succeeded", "")
 		res.RequeueAfter = nextWake(st, r.Now(), r.DriftInterval)
 		if st.ExpiresAt != nil && st.RenewalTime != nil {
-			r.observer().TokenObserved(tok.Namespace, tok.Name, issuerKeyOf(tok), st.ExpiresAt.Time, st.RenewalTime.Time)
+			r.observer().TokenObserved(tok.Namespace, tok.Name, issuerKeyOf(tok), timeOf(st.IssuedAt), timeOf(st.ExpiresAt), timeOf(st.RenewalTime))
 		}
 	case apierrors.IsConflict(err):
 		// Someone wrote the resource since it was read: start over from the new copy, without counting it
@@ -183,4 +183,12 @@ func (r *CloudflareTokenReconciler) event(obj *cfv1.CloudflareToken, kind, reaso
 	if r.Recorder != nil {
 		r.Recorder.Eventf(obj, nil, kind, reason, action, format, args...)
 	}
+}
+
+// timeOf is the time of t, or the zero time when t is nil.
+func timeOf(t *metav1.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
 }
