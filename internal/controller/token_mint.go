@@ -96,7 +96,11 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 		r.revokeQuietly(ctx, p, created.ID)
 		return err
 	}
+	rotated := st.TokenID != ""
 	r.recordMinted(p, created, name, expires, scope, now, reason)
+	if rotated {
+		r.restartConsumers(ctx, p, now)
+	}
 	return nil
 }
 

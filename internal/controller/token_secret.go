@@ -31,11 +31,39 @@ func secretName(tok *cfv1.CloudflareToken) string {
 	return tok.Name
 }
 
+// secretKey is the key the token value is written under: spec.secret.key, else the preset's key
+// (cert-manager: api-token, external-dns: apiKey).
 func secretKey(tok *cfv1.CloudflareToken) string {
-	if tok.Spec.Secret.Key != "" {
-		return tok.Spec.Secret.Key
+	return tok.Spec.Secret.TokenKey()
+}
+
+// secretData is the Secret's data: the value under the token key and, where the template names extra keys,
+// the token's id and expiry under them. The value goes under one key only.
+func secretData(tok *cfv1.CloudflareToken, value []byte, tokenID, expiresAt string) map[string][]byte {
+	data := map[string][]byte{}
+	if x := tok.Spec.Secret.ExtraKeys; x != nil {
+		if x.TokenIDKey != "" {
+			data[x.TokenIDKey] = []byte(tokenID)
+		}
+		if x.ExpiresAtKey != "" {
+			data[x.ExpiresAtKey] = []byte(expiresAt)
+		}
 	}
-	return cfv1.DefaultSecretKey
+	// Last, so that an extra key equal to the token key (which the schema refuses) cannot hide the value.
+	data[secretKey(tok)] = value
+	return data
+}
+
+// extraKeysCurrent says whether the extra keys the template names hold the Secret's token id and expiry.
+func extraKeysCurrent(sec *corev1.Secret, tok *cfv1.CloudflareToken) bool {
+	x := tok.Spec.Secret.ExtraKeys
+	if x == nil {
+		return true
+	}
+	if x.TokenIDKey != "" && string(sec.Data[x.TokenIDKey]) != sec.Annotations[cfv1.AnnotationTokenID] {
+		return false
+	}
+	return x.ExpiresAtKey == "" || string(sec.Data[x.ExpiresAtKey]) == sec.Annotations[cfv1.AnnotationExpiresAt]
 }
 
 func checksum(value []byte) string {
@@ -53,13 +81,14 @@ func ownsSecret(sec *corev1.Secret, tok *cfv1.CloudflareToken) bool {
 	return owner == nil || owner.UID == tok.UID
 }
 
-// holdsToken says whether the Secret still holds the value written for tokenID.
+// holdsToken says whether the Secret still holds the value written for tokenID, laid out as the template
+// says (a changed key or extra keys mean a new token, written the new way).
 func holdsToken(sec *corev1.Secret, tok *cfv1.CloudflareToken, tokenID string) bool {
 	if sec == nil || sec.Annotations[cfv1.AnnotationTokenID] != tokenID {
 		return false
 	}
 	v, ok := sec.Data[secretKey(tok)]
-	return ok && len(v) > 0 && sec.Annotations[annotationChecksum] == checksum(v)
+	return ok && len(v) > 0 && sec.Annotations[annotationChecksum] == checksum(v) && extraKeysCurrent(sec, tok)
 }
 
 // readSecret reads the token's Secret from the cache, which holds only Secrets with the operator's label.
@@ -91,6 +120,7 @@ func writeSecret(ctx context.Context, c client.Client, scheme *runtime.Scheme, t
 		sec = existing
 	}
 	data := []byte(value.Reveal())
+	expires := expiresAt.UTC().Format(time.RFC3339)
 	sec.Type = corev1.SecretTypeOpaque
 	sec.Labels = merged(tok.Spec.Secret.Labels, map[string]string{
 		cfv1.LabelManagedBy: cfv1.ManagedByValue,
@@ -98,10 +128,10 @@ func writeSecret(ctx context.Context, c client.Client, scheme *runtime.Scheme, t
 	})
 	sec.Annotations = merged(tok.Spec.Secret.Annotations, map[string]string{
 		cfv1.AnnotationTokenID:   tokenID,
-		cfv1.AnnotationExpiresAt: expiresAt.UTC().Format(time.RFC3339),
+		cfv1.AnnotationExpiresAt: expires,
 		annotationChecksum:       checksum(data),
 	})
-	sec.Data = map[string][]byte{secretKey(tok): data}
+	sec.Data = secretData(tok, data, tokenID, expires)
 	if err := controllerutil.SetControllerReference(tok, sec, scheme); err != nil {
 		return fmt.Errorf("owning Secret %s: %w", sec.Name, err)
 	}
