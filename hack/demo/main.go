@@ -26,6 +26,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/tokenoperator/cloudflare-token-operator/internal/localcluster"
 )
 
@@ -44,6 +47,8 @@ func main() {
 	dir := flag.String("dir", filepath.Join("bin", "demo"), "where the kubeconfig and the logs go (relative to the repository)")
 	readyTimeout := flag.Duration("ready-timeout", 2*time.Minute, "how long to wait for Ready")
 	flag.Parse()
+	// envtest logs through controller-runtime's logger; the demo says what matters itself.
+	ctrllog.SetLogger(logr.Discard())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

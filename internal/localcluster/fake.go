@@ -97,7 +97,7 @@ type FakeToken struct {
 type FakePolicy struct {
 	Effect             string
 	PermissionGroupIDs []string
-	Resources          map[string]string
+	Resources          map[string]any
 }
 
 // Tokens lists the fake's live tokens, the parent credentials included.
