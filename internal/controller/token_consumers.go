@@ -53,15 +53,15 @@ func (r *CloudflareTokenReconciler) restartConsumers(ctx context.Context, p *tok
 	}
 	cond := metav1.Condition{Type: cfv1.ConditionConsumersRestarted, ObservedGeneration: tok.Generation,
 		Status: metav1.ConditionTrue, Reason: "Restarted",
-		Message: fmt.Sprintf("restarted Deployments %s at %s for token %s", list(restarted), stamp, tok.Status.TokenID)}
+		Message: fmt.Sprintf("restarted Deployments %s at %s for token %s", deploymentList(restarted), stamp, tok.Status.TokenID)}
 	var problems []string
 	if len(missing) > 0 {
 		cond.Reason = "DeploymentNotFound"
-		problems = append(problems, fmt.Sprintf("Deployments %s not found in namespace %s", list(missing), tok.Namespace))
+		problems = append(problems, fmt.Sprintf("Deployments %s not found in namespace %s", deploymentList(missing), tok.Namespace))
 	}
 	if len(failed) > 0 {
 		cond.Reason = "RestartFailed"
-		problems = append(problems, fmt.Sprintf("Deployments %s could not be patched", list(failed)))
+		problems = append(problems, fmt.Sprintf("Deployments %s could not be patched", deploymentList(failed)))
 	}
 	if len(problems) > 0 {
 		cond.Status = metav1.ConditionFalse
@@ -69,12 +69,12 @@ func (r *CloudflareTokenReconciler) restartConsumers(ctx context.Context, p *tok
 			"revoked after %s: fix spec.secret.restartDeployments or restart them by hand (kubectl rollout restart)",
 			tok.Status.TokenID, strings.Join(problems, "; "), tok.Spec.RotationGracePeriodOrDefault())
 		if len(restarted) > 0 {
-			cond.Message += fmt.Sprintf("; restarted %s", list(restarted))
+			cond.Message += fmt.Sprintf("; restarted %s", deploymentList(restarted))
 		}
 		r.event(tok, corev1.EventTypeWarning, cond.Reason, "RestartConsumers", "%s", cond.Message)
 	} else {
 		r.event(tok, corev1.EventTypeNormal, cond.Reason, "RestartConsumers", "Restarted Deployments %s after the rotation to token %s",
-			list(restarted), tok.Status.TokenID)
+			deploymentList(restarted), tok.Status.TokenID)
 	}
 	meta.SetStatusCondition(&tok.Status.Conditions, cond)
 }
@@ -90,7 +90,7 @@ func (r *CloudflareTokenReconciler) restartDeployment(ctx context.Context, names
 	return r.Patch(ctx, dep, client.RawPatch(types.MergePatchType, patch))
 }
 
-func list(names []string) string {
+func deploymentList(names []string) string {
 	if len(names) == 0 {
 		return "(none)"
 	}
