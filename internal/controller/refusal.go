@@ -43,8 +43,12 @@ func unknownRefError(err error, what, field string) error {
 		reason = "UnknownPermission"
 	}
 	msg := fmt.Sprintf("%s: unknown %s: %s", field, what, cfErr.Message)
-	if len(cfErr.Candidates) > 0 {
+	if len(cfErr.Candidates) > 0 && !strings.Contains(cfErr.Message, "did you mean") {
 		msg += fmt.Sprintf(" (closest valid names: %s)", strings.Join(cfErr.Candidates, ", "))
+	}
+	if what == "zone" {
+		// A parent token sees only the zones it may read: a zone that exists can look unknown.
+		msg += "; if the zone exists, give the parent credential \"Zone Read\" on it"
 	}
 	return &refusal{Reason: reason, Message: msg}
 }

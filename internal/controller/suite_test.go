@@ -143,6 +143,8 @@ func startManager() func() {
 		APIRequestsPer5m:  1000,
 		DriftInterval:     driftInterval,
 		OrphanGrace:       orphanGrace,
+		Observer:          suiteMetrics(),
+		Metrics:           suiteMetrics(),
 	})).To(Succeed())
 	ctx, stop := context.WithCancel(suiteCtx)
 	done := make(chan struct{})

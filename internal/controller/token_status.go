@@ -83,15 +83,20 @@ func (r *CloudflareTokenReconciler) finish(ctx context.Context, p *tokenPass, er
 }
 
 // failed records a failure: refusals and permanent Cloudflare errors stall until something changes (or a
-// long backoff passes); rate limits wait as long as asked; everything else backs off exponentially.
+// long backoff passes); rate limits wait as long as asked; everything else backs off exponentially. The
+// message says when the next attempt is.
 func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, err error) (ctrl.Result, error) {
 	tok, st := p.tok, &p.tok.Status
 	st.FailedAttempts++
 	st.LastFailureTime = timePtr(r.Now().Truncate(time.Second))
 	reason, msg := failureReason(err), credentialAdvice(err)
 	r.observer().Failed(issuerKeyOf(tok), reason)
+	res, terminal := failureRequeue(err, failureBackoff(st.FailedAttempts, string(tok.UID)))
+	if !terminal {
+		msg += "; next attempt at " + r.Now().Add(res.RequeueAfter).UTC().Format(time.RFC3339)
+	}
 	logf.FromContext(ctx).Info("reconcile failed", "reason", reason, "error", msg, "attempt", st.FailedAttempts)
-	_, refused := asRefusal(err)
+	ref, refused := asRefusal(err)
 	readyStatus := metav1.ConditionFalse
 	if !refused && r.stillServing(tok, p.now) {
 		// The Secret still holds a live token of the declared scope: consumers are fine for now.
@@ -99,34 +104,43 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 		msg = readyMessage(tok) + "; but: " + msg
 	}
 	r.setCondition(tok, cfv1.ConditionReady, readyStatus, reason, msg)
-	backoff := failureBackoff(st.FailedAttempts, string(tok.UID))
-	if ref, ok := asRefusal(err); ok {
+	switch {
+	case refused:
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, ref.Reason, ref.Message)
 		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, ref.Reason, "")
-		if ref.RetryAfter > 0 {
-			// What would fix it is not watched (a foreign Secret is not in the cache): look again later.
-			return ctrl.Result{RequeueAfter: max(backoff, ref.RetryAfter)}, nil
-		}
+	case cloudflare.IsPermanent(err):
+		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, reason, "")
+	default:
+		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, reason, "")
+		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
+	}
+	if terminal {
 		// A change to the resource, its issuer or its namespace starts a new pass; nothing else can help.
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}
-	if cloudflare.ClassOf(err) == cloudflare.ClassQuota {
+	return res, nil
+}
+
+// failureRequeue is when a failed pass runs again; terminal when only a change to what was declared can help.
+func failureRequeue(err error, backoff time.Duration) (res ctrl.Result, terminal bool) {
+	if ref, ok := asRefusal(err); ok {
+		if ref.RetryAfter > 0 {
+			// What would fix it is not watched (a foreign Secret is not in the cache): look again later.
+			return ctrl.Result{RequeueAfter: max(backoff, ref.RetryAfter)}, false
+		}
+		return ctrl.Result{}, true
+	}
+	switch {
+	case cloudflare.ClassOf(err) == cloudflare.ClassQuota:
 		// Only a deletion frees a slot; asking again soon would only cost requests.
-		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, reason, "")
-		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
-		return ctrl.Result{RequeueAfter: max(backoff, time.Minute)}, nil
+		return ctrl.Result{RequeueAfter: max(backoff, time.Minute)}, false
+	case cloudflare.IsPermanent(err):
+		return ctrl.Result{RequeueAfter: max(backoff, 5*time.Minute)}, false
+	case cloudflare.RetryAfterOf(err) > 0:
+		return ctrl.Result{RequeueAfter: cloudflare.RetryAfterOf(err) + backoff/5}, false
 	}
-	if cloudflare.IsPermanent(err) {
-		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, reason, msg)
-		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, reason, "")
-		return ctrl.Result{RequeueAfter: max(backoff, 5*time.Minute)}, nil
-	}
-	r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, reason, "")
-	r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
-	if wait := cloudflare.RetryAfterOf(err); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait + backoff/5}, nil
-	}
-	return ctrl.Result{RequeueAfter: backoff}, nil
+	return ctrl.Result{RequeueAfter: backoff}, false
 }
 
 // stillServing is true while the recorded token is unexpired and of the declared scope.
