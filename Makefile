@@ -60,11 +60,43 @@ test: manifests generate fmt vet envtest ## Run unit and envtest tests (real kub
 		cd $(CERTMANAGER_TEST_DIR) && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test ./...; \
 	fi
 
-# The e2e issue fills this in: a Ginkgo suite against a real kube-apiserver + etcd (from `make envtest`),
-# the manager running as its ServiceAccount. No kind cluster: this project's machines run no container engine.
+# test/e2e (Ginkgo): a real kube-apiserver + etcd (from `make envtest`), config/default's CRDs and RBAC
+# (kustomize), the fake Cloudflare API and bin/manager as processes, the manager authenticated as its
+# ServiceAccount (TokenRequest). No container engine needed; logs in bin/e2e/.
 .PHONY: test-e2e
-test-e2e: manifests generate fmt vet envtest ## Run the e2e tests (test/e2e) against a real kube-apiserver + etcd.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test ./test/e2e/ -v -ginkgo.v
+test-e2e: manifests generate fmt vet envtest kustomize ## Run the e2e tests (test/e2e) against a real kube-apiserver + etcd, the manager as its ServiceAccount.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v
+
+# kubebuilder's e2e path, for machines with a container engine and kind: the same suite against a kind
+# cluster, with the image built by docker-build, loaded into kind, and config/default deployed as is (but for
+# the image and --cloudflare-api-url). The fake Cloudflare API runs on this host and listens on the kind
+# network's gateway (E2E_FAKE_HOST, e.g. 172.18.0.1 with docker on Linux), which the Pod reaches.
+KIND ?= kind
+KIND_CLUSTER ?= cloudflare-token-operator-test-e2e
+E2E_IMG ?= example.com/cloudflare-token-operator:e2e
+# empty: the IPv4 gateway of the container network "kind"
+E2E_FAKE_HOST ?=
+
+.PHONY: setup-test-e2e-kind
+setup-test-e2e-kind: ## Create the kind cluster for test-e2e-kind unless it exists (needs kind and a container engine).
+	@command -v $(KIND) >/dev/null 2>&1 || { echo "kind is not installed: https://kind.sigs.k8s.io/docs/user/quick-start/#installation"; exit 1; }
+	@case "$$($(KIND) get clusters)" in \
+		*"$(KIND_CLUSTER)"*) echo "kind cluster $(KIND_CLUSTER) exists" ;; \
+		*) $(KIND) create cluster --name $(KIND_CLUSTER) ;; \
+	esac
+
+.PHONY: test-e2e-kind
+test-e2e-kind: setup-test-e2e-kind manifests generate fmt vet kustomize ## Run test/e2e on a kind cluster with the manager's image deployed (needs kind and a container engine; none runs here).
+	$(MAKE) docker-build IMG=$(E2E_IMG)
+	$(KIND) load docker-image $(E2E_IMG) --name $(KIND_CLUSTER)
+	@fake_host="$(E2E_FAKE_HOST)"; [ -n "$$fake_host" ] || fake_host=$$($(CONTAINER_TOOL) network inspect kind -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -m1 -E '^[0-9]+\.'); \
+	status=0; KIND="$(KIND)" E2E_KIND_CLUSTER="$(KIND_CLUSTER)" E2E_IMG="$(E2E_IMG)" E2E_FAKE_HOST="$$fake_host" \
+		go test ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v || status=$$?; \
+	$(KIND) delete cluster --name $(KIND_CLUSTER); exit $$status
+
+.PHONY: cleanup-test-e2e-kind
+cleanup-test-e2e-kind: ## Delete the kind cluster of test-e2e-kind.
+	@$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 .PHONY: bench
 bench: ## Run the benchmarks (arrives with a later issue).

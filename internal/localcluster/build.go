@@ -66,8 +66,11 @@ type Binaries struct {
 
 // BuildOptions say what Build provides beside the manager, the fake and the control-plane binaries.
 type BuildOptions struct {
-	Kustomize bool      // also bin/kustomize (make kustomize)
-	Log       io.Writer // where the go and make commands write; nil discards
+	Kustomize bool // also bin/kustomize (make kustomize)
+	// NoControlPlane: no kube-apiserver or etcd (a kind cluster serves); kubectl is $KUBECTL, else the one on
+	// $PATH, else bin/k8s's.
+	NoControlPlane bool
+	Log            io.Writer // where the go and make commands write; nil discards
 }
 
 // Build builds bin/manager and bin/fakecloudflare from the working tree (go build is incremental: seconds
@@ -93,6 +96,22 @@ func Build(ctx context.Context, root string, opts BuildOptions) (Binaries, error
 		}
 	}
 
+	if opts.NoControlPlane {
+		b.Kubectl = os.Getenv("KUBECTL")
+		if b.Kubectl == "" {
+			b.Kubectl, _ = exec.LookPath("kubectl")
+		}
+		if b.Kubectl == "" {
+			dir, err := AssetsDir(root)
+			if err != nil {
+				return b, errors.New("no kubectl: set $KUBECTL, put kubectl on $PATH, or run `make envtest`")
+			}
+			b.Kubectl = filepath.Join(dir, "kubectl")
+		}
+		err := b.buildKustomize(ctx, opts, out)
+		return b, err
+	}
+
 	assets, err := AssetsDir(root)
 	if err != nil {
 		if os.Getenv("KUBEBUILDER_ASSETS") != "" {
@@ -109,13 +128,19 @@ func Build(ctx context.Context, root string, opts BuildOptions) (Binaries, error
 	b.AssetsDir = assets
 	b.Kubectl = filepath.Join(assets, "kubectl")
 
-	if opts.Kustomize {
-		if err := makeTarget(ctx, root, out, "kustomize"); err != nil {
-			return b, err
-		}
-		b.Kustomize = filepath.Join(root, "bin", "kustomize")
+	err = b.buildKustomize(ctx, opts, out)
+	return b, err
+}
+
+func (b *Binaries) buildKustomize(ctx context.Context, opts BuildOptions, out io.Writer) error {
+	if !opts.Kustomize {
+		return nil
 	}
-	return b, nil
+	if err := makeTarget(ctx, b.Root, out, "kustomize"); err != nil {
+		return err
+	}
+	b.Kustomize = filepath.Join(b.Root, "bin", "kustomize")
+	return nil
 }
 
 // AssetsDir is where kube-apiserver, etcd and kubectl are: $KUBEBUILDER_ASSETS, else the newest

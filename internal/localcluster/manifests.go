@@ -29,6 +29,19 @@ func (o ObjectRef) String() string {
 // FilterManifests keeps the documents of a multi-document YAML stream for which keep is true and returns
 // them as a stream again, with the references of what it dropped.
 func FilterManifests(stream []byte, keep func(ObjectRef) bool) (kept []byte, dropped []ObjectRef, err error) {
+	kept, err = MapManifests(stream, func(ref ObjectRef, doc []byte) ([]byte, error) {
+		if !keep(ref) {
+			dropped = append(dropped, ref)
+			return nil, nil
+		}
+		return doc, nil
+	})
+	return kept, dropped, err
+}
+
+// MapManifests passes each document of a multi-document YAML stream through f and returns the documents f
+// returned (nil drops one) as a stream again. Comment-only documents are dropped.
+func MapManifests(stream []byte, f func(ref ObjectRef, doc []byte) ([]byte, error)) ([]byte, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
 	var out bytes.Buffer
 	for {
@@ -37,7 +50,7 @@ func FilterManifests(stream []byte, keep func(ObjectRef) bool) (kept []byte, dro
 			break
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if len(bytes.TrimSpace(doc)) == 0 {
 			continue
@@ -51,14 +64,17 @@ func FilterManifests(stream []byte, keep func(ObjectRef) bool) (kept []byte, dro
 			} `json:"metadata"`
 		}
 		if err := yaml.Unmarshal(doc, &head); err != nil {
-			return nil, nil, fmt.Errorf("a document of the stream: %w", err)
+			return nil, fmt.Errorf("a document of the stream: %w", err)
 		}
 		if head.Kind == "" {
 			continue // a comment-only document
 		}
 		ref := ObjectRef{APIVersion: head.APIVersion, Kind: head.Kind, Namespace: head.Metadata.Namespace, Name: head.Metadata.Name}
-		if !keep(ref) {
-			dropped = append(dropped, ref)
+		doc, err = f(ref, doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		if doc == nil {
 			continue
 		}
 		if out.Len() > 0 {
@@ -67,7 +83,7 @@ func FilterManifests(stream []byte, keep func(ObjectRef) bool) (kept []byte, dro
 		out.Write(bytes.TrimRight(doc, "\n"))
 		out.WriteString("\n")
 	}
-	return out.Bytes(), dropped, nil
+	return out.Bytes(), nil
 }
 
 // KustomizeBuild runs `kustomize build dir` (dir relative to the repository) with bin/kustomize.

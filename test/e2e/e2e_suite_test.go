@@ -1,9 +1,14 @@
-// Package e2e walks the operator's lifecycle as a user would, with kubectl, against a real kube-apiserver and
-// etcd, the fake Cloudflare API as its own process, and bin/manager as its own process authenticated as its
-// ServiceAccount: the CRDs and the RBAC come from config/ (kustomize build config/default, less the
-// Deployment), so the shipped RBAC is what these tests prove.
+// Package e2e walks the operator's lifecycle as a user would, with kubectl, against a real API server with the
+// CRDs and the RBAC of config/ (kustomize build config/default), the manager authenticated as its
+// ServiceAccount, so that the shipped RBAC is what these tests prove, and the fake Cloudflare API as its own
+// process.
 //
-//	make test-e2e        # or: go test ./test/e2e/ -v -ginkgo.v
+// Two ways to run it:
+//
+//	make test-e2e       # a local kube-apiserver + etcd (bin/k8s), bin/manager as a process with a
+//	                    # TokenRequest token of its ServiceAccount; everything on loopback, no containers
+//	make test-e2e-kind  # kubebuilder's way: a kind cluster, the image built and loaded, config/default
+//	                    # deployed as is (E2E_KIND_CLUSTER set); the fake listens on the kind network's gateway
 //
 // Logs (manager, fake, kube-apiserver, etcd) go to $E2E_ARTIFACTS (default bin/e2e/); the manager's log is
 // printed when a spec fails.
@@ -33,14 +38,23 @@ const (
 	managerDeployment = "cloudflare-token-operator-controller-manager"
 )
 
+// operator is the running manager, a process (local) or a Deployment (kind).
+type operator interface {
+	// Log is its whole log so far.
+	Log() string
+	// Alive is nil while it runs without having crashed.
+	Alive(ctx context.Context) error
+	Stop() error
+}
+
 // world is what the suite runs on.
 type world struct {
 	bins      localcluster.Binaries
-	cp        *localcluster.ControlPlane
+	cp        *localcluster.ControlPlane // local mode only
 	fake      *localcluster.Fake
-	manager   *localcluster.Manager
-	admin     localcluster.Kubectl // the person at the keyboard (system:masters)
-	operator  localcluster.Kubectl // the manager's identity: the ServiceAccount's token
+	op        operator
+	admin     localcluster.Kubectl // the person at the keyboard (cluster admin)
+	operator  localcluster.Kubectl // the manager's identity: a token of its ServiceAccount
 	artifacts string
 }
 
@@ -62,6 +76,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		w.artifacts = filepath.Join(root, "bin", "e2e")
 	}
 	Expect(os.MkdirAll(w.artifacts, 0o755)).To(Succeed())
+	if cluster := os.Getenv("E2E_KIND_CLUSTER"); cluster != "" {
+		setUpKind(ctx, root, cluster)
+	} else {
+		setUpLocal(ctx, root)
+	}
+}, NodeTimeout(20*time.Minute))
+
+// setUpLocal: kube-apiserver + etcd, the fake on loopback, config/default less the Deployment, and
+// bin/manager as a process with a kubeconfig holding a TokenRequest token of its ServiceAccount.
+func setUpLocal(ctx context.Context, root string) {
+	var err error
 	By("building bin/manager, bin/fakecloudflare and bin/kustomize; kube-apiserver, etcd and kubectl from bin/k8s")
 	w.bins, err = localcluster.Build(ctx, root, localcluster.BuildOptions{Kustomize: true, Log: GinkgoWriter})
 	Expect(err).NotTo(HaveOccurred())
@@ -86,12 +111,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(dropped).To(ConsistOf(localcluster.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment",
 		Namespace: operatorNamespace, Name: managerDeployment}))
-	Expect(string(manifests)).To(ContainSubstring("kind: ClusterRoleBinding"))
-	mustKubectlInput(ctx, w.admin, string(manifests), "apply", "-f", "-")
-	mustKubectl(ctx, w.admin, "wait", "--for=condition=Established", "--timeout=60s",
-		"crd/cloudflaretokens.cloudflare.tokenoperator.dev",
-		"crd/clustertokenissuers.cloudflare.tokenoperator.dev",
-		"crd/tokenissuers.cloudflare.tokenoperator.dev")
+	applyInstall(ctx, string(manifests))
 
 	By("writing a kubeconfig for ServiceAccount " + operatorNamespace + "/" + serviceAccount + " (TokenRequest API)")
 	operatorKubeconfig := filepath.Join(w.artifacts, "manager.kubeconfig")
@@ -99,16 +119,28 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	w.operator = localcluster.Kubectl{Path: w.bins.Kubectl, Kubeconfig: operatorKubeconfig, Dir: root}
 
 	By("starting bin/manager as that ServiceAccount")
-	w.manager, err = localcluster.StartManager(ctx, localcluster.ManagerOptions{
+	m, err := localcluster.StartManager(ctx, localcluster.ManagerOptions{
 		Bin: w.bins.Manager, Kubeconfig: operatorKubeconfig, CloudflareURL: w.fake.Info.URL,
 		LogPath: filepath.Join(w.artifacts, "manager.log"), OperatorNamespace: operatorNamespace,
 	})
 	Expect(err).NotTo(HaveOccurred())
-}, NodeTimeout(20*time.Minute))
+	w.op = processOperator{m}
+}
+
+// applyInstall applies the install manifests as an administrator would and waits for the CRDs.
+func applyInstall(ctx context.Context, manifests string) {
+	GinkgoHelper()
+	Expect(manifests).To(ContainSubstring("kind: ClusterRoleBinding"))
+	mustKubectlInput(ctx, w.admin, manifests, "apply", "-f", "-")
+	mustKubectl(ctx, w.admin, "wait", "--for=condition=Established", "--timeout=60s",
+		"crd/cloudflaretokens.cloudflare.tokenoperator.dev",
+		"crd/clustertokenissuers.cloudflare.tokenoperator.dev",
+		"crd/tokenissuers.cloudflare.tokenoperator.dev")
+}
 
 var _ = AfterSuite(func() {
-	if w.manager != nil {
-		Expect(w.manager.Stop(15 * time.Second)).To(Succeed())
+	if w.op != nil {
+		Expect(w.op.Stop()).To(Succeed())
 	}
 	if w.fake != nil {
 		Expect(w.fake.Stop(5 * time.Second)).To(Succeed())
@@ -120,14 +152,24 @@ var _ = AfterSuite(func() {
 
 // After every spec: the operator's log when it failed, and the manager must still run (a crash is a failure
 // even when the spec's checks passed).
-var _ = AfterEach(func() {
-	if CurrentSpecReport().Failed() && w.manager != nil {
-		fmt.Fprintf(GinkgoWriter, "\n===== manager log (%s) =====\n%s\n===== end of manager log =====\n",
-			w.manager.LogPath, w.manager.Log())
+var _ = AfterEach(func(ctx SpecContext) {
+	if CurrentSpecReport().Failed() && w.op != nil {
+		fmt.Fprintf(GinkgoWriter, "\n===== manager log =====\n%s\n===== end of manager log =====\n", w.op.Log())
 	}
-	exited, err := w.manager.Exited()
-	Expect(exited).To(BeFalse(), "the manager exited: %v\n%s", err, w.manager.Tail(50))
+	Expect(w.op.Alive(ctx)).To(Succeed())
 })
+
+// processOperator is bin/manager running as a process.
+type processOperator struct{ m *localcluster.Manager }
+
+func (p processOperator) Log() string { return p.m.Log() }
+func (p processOperator) Stop() error { return p.m.Stop(15 * time.Second) }
+func (p processOperator) Alive(context.Context) error {
+	if exited, err := p.m.Exited(); exited {
+		return fmt.Errorf("the manager exited (%v); last lines of %s:\n%s", err, p.m.LogPath, p.m.Tail(50))
+	}
+	return nil
+}
 
 func mustKubectl(ctx context.Context, k localcluster.Kubectl, args ...string) string {
 	GinkgoHelper()
