@@ -1,0 +1,158 @@
+package admission_test
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+)
+
+func entries(rows []row) []TableEntry {
+	out := make([]TableEntry, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Entry(r.desc, r))
+	}
+	return out
+}
+
+var _ = Describe("CloudflareTokens written against their issuer's bounds", func() {
+	DescribeTable("outside the bounds: denied at admission, with the field and the rule named",
+		func(r row) { Expect(r.verify(false)).To(Succeed()) },
+		entries(deniedRows))
+
+	DescribeTable("inside the bounds, or for an issuer the policies cannot judge: admitted, without warning",
+		func(r row) { Expect(r.verify(false)).To(Succeed()) },
+		entries(admittedRows))
+
+	DescribeTable("a zone whose DNS records Cloudflare will not edit through the API: admitted with a warning",
+		func(r row) { Expect(r.verify(false)).To(Succeed()) },
+		entries(warnedRows))
+})
+
+// deniedBy is the error text an UPDATE (or CREATE) denied by the policy ends with.
+func deniedBy(policy, message string) string {
+	return fmt.Sprintf("ValidatingAdmissionPolicy '%s' with binding '%s' denied request: %s", policy, policy, message)
+}
+
+func expectDenied(err error, policy, message string) {
+	GinkgoHelper()
+	Expect(err).To(HaveOccurred())
+	Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+	Expect(err.Error()).To(HaveSuffix(deniedBy(policy, message)))
+}
+
+var _ = Describe("UPDATEs of a CloudflareToken", Ordered, func() {
+	It("denies a spec change that leaves the bounds, and admits one inside them", func() {
+		tok := token("grows", nsPlain, cti, "bounded", zones("example.com"), allowFrom("203.0.113.0/24"))
+		Expect(k8sClient.Create(ctx, tok)).To(Succeed())
+
+		wider := tok.DeepCopy()
+		wider.Spec.Zones = append(wider.Spec.Zones, "example.org")
+		expectDenied(k8sClient.Update(ctx, wider), clusterPolicy, "spec.zones: zone 'example.org' is not in "+boundedZones)
+
+		longer := tok.DeepCopy()
+		longer.Spec.TTL = hours(1001)
+		expectDenied(k8sClient.Update(ctx, longer), clusterPolicy,
+			"spec.ttl: 1001h0m0s exceeds ClusterTokenIssuer bounded's spec.maxTTL 1000h0m0s")
+
+		moved := tok.DeepCopy()
+		moved.Spec.SourceRanges.Allow = []cfv1.CIDR{"203.0.112.0/24"}
+		expectDenied(k8sClient.Update(ctx, moved), clusterPolicy,
+			"spec.sourceRanges.allow: 203.0.112.0/24 is outside "+boundedRanges+" [203.0.113.0/24]")
+
+		narrower := tok.DeepCopy()
+		narrower.Spec.SourceRanges.Allow = []cfv1.CIDR{"203.0.113.0/28"}
+		narrower.Spec.Permissions = []string{"Zone Read", "DNS Write"}
+		Expect(k8sClient.Update(ctx, narrower)).To(Succeed())
+	})
+
+	It("warns when an update adds a blocked zone", func() {
+		tok := token("adds-tk", nsPlain, cti, "open", zones("example.com"))
+		warnings.reset()
+		Expect(k8sClient.Create(ctx, tok)).To(Succeed())
+		Expect(warnings.list()).To(BeEmpty())
+
+		tok.Spec.Zones = append(tok.Spec.Zones, "example.gq")
+		warnings.reset()
+		Expect(k8sClient.Update(ctx, tok)).To(Succeed())
+		Expect(warnings.list()).To(ConsistOf(warningText("spec.zones: " + blockedText + " (zone 'example.gq')" + blockedSuffix)))
+
+		// A metadata-only update (the controller's finalizer) is not warned about again.
+		controllerutil.AddFinalizer(tok, cfv1.FinalizerRevokeTokens)
+		warnings.reset()
+		Expect(k8sClient.Update(ctx, tok)).To(Succeed())
+		Expect(warnings.list()).To(BeEmpty())
+	})
+
+	It("admits metadata-only updates of a token its issuer was tightened under, so that it can be deleted", func() {
+		tok := token("legacy", nsPlain, cti, "tightened", zones("example.net"))
+		Expect(k8sClient.Create(ctx, tok)).To(Succeed())
+
+		iss := &cfv1.ClusterTokenIssuer{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "tightened"}, iss)).To(Succeed())
+		iss.Spec.AllowedZones = []string{"example.com"}
+		Expect(k8sClient.Update(ctx, iss)).To(Succeed())
+		// The policy reads issuers from an informer: wait until it sees the stricter one.
+		probe := token("legacy-probe", nsPlain, cti, "tightened", zones("example.net"))
+		Eventually(func() error { return k8sClient.Create(ctx, probe.DeepCopy(), client.DryRunAll) }).
+			WithTimeout(30 * time.Second).WithPolling(200 * time.Millisecond).
+			Should(MatchError(HaveSuffix(deniedBy(clusterPolicy,
+				"spec.zones: zone 'example.net' is not in ClusterTokenIssuer tightened's spec.allowedZones [example.com]"))))
+
+		// The controller's finalizer and a person's rotate annotation pass: the controller refuses the token.
+		controllerutil.AddFinalizer(tok, cfv1.FinalizerRevokeTokens)
+		metav1.SetMetaDataAnnotation(&tok.ObjectMeta, cfv1.AnnotationRotate, "1")
+		Expect(k8sClient.Update(ctx, tok)).To(Succeed())
+
+		// So does a change that keeps the scope.
+		renamed := tok.DeepCopy()
+		renamed.Spec.Secret.Name = "legacy-renamed"
+		Expect(k8sClient.Update(ctx, renamed)).To(Succeed())
+		tok = renamed
+
+		// A change of scope is judged against the issuer as it is now.
+		changed := tok.DeepCopy()
+		changed.Spec.TTL = hours(24)
+		expectDenied(k8sClient.Update(ctx, changed), clusterPolicy,
+			"spec.zones: zone 'example.net' is not in ClusterTokenIssuer tightened's spec.allowedZones [example.com]")
+
+		// Deletion: the finalizer is removed by an UPDATE that must pass.
+		Expect(k8sClient.Delete(ctx, tok)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(tok), tok)).To(Succeed())
+		Expect(tok.DeletionTimestamp).NotTo(BeNil())
+		controllerutil.RemoveFinalizer(tok, cfv1.FinalizerRevokeTokens)
+		Expect(k8sClient.Update(ctx, tok)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(tok), &cfv1.CloudflareToken{}))
+		}).WithTimeout(10 * time.Second).Should(BeTrue())
+	})
+})
+
+// rowsFor lists the rows a validation (by its static message) decides.
+func rowsFor(policy, rule string) []row {
+	var out []row
+	for _, rows := range [][]row{deniedRows, warnedRows} {
+		for _, r := range rows {
+			if r.policy == policy && r.rule == rule {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func describe(rows []row) string {
+	names := make([]string, 0, len(rows))
+	for _, r := range rows {
+		names = append(names, r.desc)
+	}
+	return strings.Join(names, "; ")
+}
