@@ -116,7 +116,7 @@ var _ = Describe("secret presets and consumers", func() {
 
 		By("a forced rotation restarts the Deployment that exists and reports the one that does not")
 		before := time.Now().Add(-time.Second)
-		tok = rotate(tok, "restart-1")
+		rotate(tok, "restart-1")
 		var stamp string
 		Eventually(func() string { stamp = restartedAt(dep); return stamp }, 10*time.Second, 50*time.Millisecond).ShouldNot(BeEmpty())
 		at, err := time.Parse(time.RFC3339, stamp)
