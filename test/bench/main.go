@@ -1,0 +1,827 @@
+// Command bench measures the operator against Cloudflare's limits in one run (`make bench`): a real
+// kube-apiserver and etcd (envtest), the in-memory fake Cloudflare API with a set latency behind a counting
+// proxy, and bin/manager as its own process. It prints a table and writes BENCHMARKS.md.
+//
+// Phases, in order: Go micro-benchmarks; 2,000 unrelated 1 MiB Secrets; the manager starts; single
+// resources and a burst of 50 for latency (then deleted); 500 account-owned tokens at once (calls per mint,
+// latency, throughput); a manager restart (calls, one drift sweep per credential); a forced rotation of all
+// 500 (calls per rotation). Memory and CPU of each manager process come from /proc.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/localcluster"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil"
+)
+
+const (
+	operatorNamespace = "cloudflare-token-operator"
+	benchNamespace    = "bench"
+	blobNamespace     = "unrelated"
+	zonesPerAccount   = 5
+	listPageSize      = 50 // Cloudflare's default page, as the operator asks for it
+)
+
+var accounts = []string{"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a", "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"}
+
+type options struct {
+	latency      time.Duration
+	tokens       int
+	singles      int
+	burst        int
+	secrets      int
+	secretSize   int
+	budget       int
+	etcdQuota    int64
+	out          string
+	logDir       string
+	micro        bool
+	benchtime    string
+	readyTimeout time.Duration
+	concurrency  int
+}
+
+func main() {
+	var o options
+	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "latency of every fake Cloudflare API answer")
+	flag.IntVar(&o.tokens, "tokens", 500, "account-owned CloudflareTokens, split evenly over the two accounts")
+	flag.IntVar(&o.singles, "singles", 10, "single resources created one at a time (latency at 1)")
+	flag.IntVar(&o.burst, "burst", 50, "resources created at once for the middle latency figure")
+	flag.IntVar(&o.secrets, "secrets", 2000, "unrelated Secrets in the cluster")
+	flag.IntVar(&o.secretSize, "secret-size", 1<<20, "bytes of data in each unrelated Secret")
+	flag.IntVar(&o.budget, "api-requests-per-5m", 1000, "the manager's --api-requests-per-5m")
+	flag.Int64Var(&o.etcdQuota, "etcd-quota-bytes", 8<<30, "etcd --quota-backend-bytes")
+	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "the note to write (\"\" writes none)")
+	flag.StringVar(&o.logDir, "log-dir", "bin/bench", "where the manager, etcd and kube-apiserver logs go")
+	flag.BoolVar(&o.micro, "micro", true, "run the Go micro-benchmarks first")
+	flag.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime of the micro-benchmarks")
+	flag.DurationVar(&o.readyTimeout, "ready-timeout", 3*time.Minute, "how long a phase may take before the run fails")
+	flag.IntVar(&o.concurrency, "client-concurrency", 16, "concurrent create/patch calls of the harness")
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// machine describes where and when the run happened.
+type machine struct {
+	date, goVersion, apiserverVersion, etcdVersion, kernel string
+	nproc                                                  int
+	memTotal                                               string
+	loadStart, loadEnd                                     string
+	busyStart                                              string
+}
+
+// results are the figures of one run.
+type results struct {
+	o           options
+	m           machine
+	micro       []microResult
+	blobs       time.Duration
+	singles     []time.Duration
+	single1     callSummary
+	singleTrace []string
+
+	burst, mass          []time.Duration
+	burstWall, massWall  time.Duration
+	burstCalls           callSummary
+	mintCalls            callSummary
+	restartCalls         callSummary
+	restartWait          time.Duration
+	restartByAccount     map[string]callSummary
+	heldAtRestart        map[string]int
+	rotation             []time.Duration
+	rotationWall         time.Duration
+	rotationCalls        callSummary
+	managers             []managerRun
+	maxWindowAll         int
+	maxWindowByAccount   map[string]int
+	total429, totalCalls int
+	fakeRoutes           map[string]int
+}
+
+type managerRun struct {
+	name string
+	proc procSample
+	wall time.Duration
+}
+
+func run(ctx context.Context, o options) (err error) {
+	root, err := localcluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	if !filepath.IsAbs(o.logDir) {
+		o.logDir = filepath.Join(root, o.logDir)
+	}
+	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
+		return err
+	}
+	r := &results{o: o}
+	r.m = describeMachine()
+	say("machine: %d cores, %s memory, load %s; busiest processes: %s", r.m.nproc, r.m.memTotal, r.m.loadStart, r.m.busyStart)
+
+	if o.micro {
+		say("go test -bench (micro-benchmarks, -benchtime %s)", o.benchtime)
+		if r.micro, _, err = runMicro(ctx, root, o.benchtime); err != nil {
+			return err
+		}
+	}
+
+	say("go build -o bin/manager ./cmd")
+	managerBin := filepath.Join(root, "bin", "manager")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", managerBin, "./cmd").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd: %w\n%s", err, out)
+	}
+
+	// The control plane: envtest's etcd with room for the unrelated Secrets.
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := cfv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	env, err := testutil.NewEnvironment()
+	if err != nil {
+		return err
+	}
+	assets := env.BinaryAssetsDirectory
+	r.m.apiserverVersion = firstLine(exec.Command(filepath.Join(assets, "kube-apiserver"), "--version").Output())
+	r.m.etcdVersion = firstLine(exec.Command(filepath.Join(assets, "etcd"), "--version").Output())
+	etcd := &envtest.Etcd{}
+	etcd.Configure().Set("quota-backend-bytes", strconv.FormatInt(o.etcdQuota, 10))
+	apiServer := &envtest.APIServer{}
+	logs := []*os.File{}
+	for _, p := range []struct {
+		name     string
+		out, err *io.Writer
+	}{{"kube-apiserver.log", &apiServer.Out, &apiServer.Err}, {"etcd.log", &etcd.Out, &etcd.Err}} {
+		f, err := os.Create(filepath.Join(o.logDir, p.name))
+		if err != nil {
+			return err
+		}
+		logs = append(logs, f)
+		*p.out, *p.err = f, f
+	}
+	defer func() {
+		for _, f := range logs {
+			_ = f.Close()
+		}
+	}()
+	env.ControlPlane.Etcd, env.ControlPlane.APIServer = etcd, apiServer
+	env.ControlPlaneStartTimeout = 2 * time.Minute
+	env.ControlPlaneStopTimeout = 2 * time.Minute
+	say("starting kube-apiserver and etcd (%s)", assets)
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting envtest: %w", err)
+	}
+	defer func() {
+		if serr := env.Stop(); serr != nil {
+			say("warning: stopping kube-apiserver and etcd: %v", serr)
+		}
+	}()
+	cfg.QPS, cfg.Burst = 500, 1000
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(o.logDir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return err
+	}
+
+	// The fake Cloudflare API: two accounts of five zones each, 50 ms per answer, behind the counting proxy.
+	fakeOpts := []cloudflaretest.Option{cloudflaretest.WithAccounts(accounts...)}
+	zones := map[string][]string{}
+	for i, a := range accounts {
+		for z := range zonesPerAccount {
+			zones[a] = append(zones[a], zoneName(i, z))
+		}
+		fakeOpts = append(fakeOpts, cloudflaretest.WithZones(a, zones[a]...))
+	}
+	fake := cloudflaretest.NewServer(fakeOpts...)
+	defer fake.Close()
+	fake.SetLatency(o.latency)
+	bearers := map[string]string{}
+	for _, a := range accounts {
+		bearers[fake.AccountParentToken(a)] = a
+	}
+	proxy, err := newCountingProxy(fake.URL(), bearers)
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+
+	for _, ns := range []string{operatorNamespace, benchNamespace, blobNamespace} {
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return err
+		}
+	}
+
+	// Unrelated Secrets first, so that the manager starts in a cluster that holds them.
+	if o.secrets > 0 {
+		say("creating %d unrelated Secrets of %d KiB", o.secrets, o.secretSize>>10)
+		start := time.Now()
+		if err := createBlobs(ctx, cfg, o); err != nil {
+			return err
+		}
+		r.blobs = time.Since(start)
+		say("  done in %s", r.blobs.Round(time.Millisecond))
+	}
+
+	// Issuers: one per account, account-owned tokens, each with its account's parent token.
+	for i, a := range accounts {
+		name := issuerName(i)
+		if err := k8s.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "cf-parent-" + name, Namespace: operatorNamespace},
+			Data:       map[string][]byte{cfv1.DefaultSecretKey: []byte(fake.AccountParentToken(a))},
+		}); err != nil {
+			return err
+		}
+		if err := k8s.Create(ctx, &cfv1.ClusterTokenIssuer{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
+				APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent-" + name},
+				AccountID:         a,
+				TokenOwner:        cfv1.TokenOwnerAccount,
+			}},
+		}); err != nil {
+			return err
+		}
+	}
+
+	trk, err := newTracker(ctx, cfg, scheme, benchNamespace)
+	if err != nil {
+		return err
+	}
+
+	// The manager, as its own process.
+	mgr, smp, err := startManager(ctx, o, managerBin, kubeconfig, proxy.URL(fake.URL()), "manager-1")
+	if err != nil {
+		return err
+	}
+	mgrStart := time.Now()
+	defer func() {
+		if mgr != nil {
+			_ = mgr.Stop(10 * time.Second)
+		}
+	}()
+	for i := range accounts {
+		if err := waitIssuerReady(ctx, k8s, issuerName(i), time.Minute); err != nil {
+			return fmt.Errorf("%w\nmanager log:\n%s", err, mgr.Tail(30))
+		}
+	}
+
+	// Latency at 1: single resources, one after another, alternating accounts.
+	say("latency at 1: %d single resources, one at a time", o.singles)
+	mark := proxy.mark()
+	var singleNames []string
+	for i := range o.singles {
+		name := fmt.Sprintf("single-%02d", i)
+		singleNames = append(singleNames, name)
+		m := proxy.mark()
+		conflicts0 := apiConflicts(ctx, cs)
+		if err := createTokens(ctx, k8s, trk, []tokenSpec{{name, i % len(accounts), 0}}, 1); err != nil {
+			return err
+		}
+		d, first, last, err := trk.wait(ctx, []string{name}, o.readyTimeout)
+		if err != nil {
+			return fmt.Errorf("latency at 1: %w\nmanager log:\n%s", err, mgr.Tail(30))
+		}
+		r.singles = append(r.singles, d[0])
+		r.singleTrace = append(r.singleTrace, traceOf(name, first, last, proxy.since(m))+
+			fmt.Sprintf("; 409 Conflict answers on cloudflaretokens: %d", apiConflicts(ctx, cs)-conflicts0))
+	}
+	r.single1 = summarize(proxy.since(mark))
+	sortDurations(r.singles)
+
+	// Latency at 50.
+	say("latency at %d: created at once", o.burst)
+	if err := waitQuiet(ctx, proxy, time.Second, time.Minute); err != nil {
+		return err
+	}
+	mark = proxy.mark()
+	burst := specs("burst", o.burst)
+	if err := createTokens(ctx, k8s, trk, burst, o.concurrency); err != nil {
+		return err
+	}
+	r.burst, _, _, err = trk.wait(ctx, names(burst), o.readyTimeout)
+	if err != nil {
+		return fmt.Errorf("latency at %d: %w\nmanager log:\n%s", o.burst, err, mgr.Tail(30))
+	}
+	r.burstWall = wallOf(trk, names(burst))
+	if err := waitQuiet(ctx, proxy, 2*time.Second, time.Minute); err != nil {
+		return err
+	}
+	r.burstCalls = summarize(proxy.since(mark))
+
+	// Delete them (Revoke), so that the 500 start from clean accounts.
+	say("deleting the %d latency resources", o.singles+o.burst)
+	if err := deleteTokens(ctx, k8s, append(singleNames, names(burst)...), o.readyTimeout); err != nil {
+		return err
+	}
+	if err := waitQuiet(ctx, proxy, 2*time.Second, time.Minute); err != nil {
+		return err
+	}
+
+	// The mint phase: 500 at once.
+	say("mint: %d account-owned tokens across %d zones and %d accounts, created at once", o.tokens, zonesPerAccount*len(accounts), len(accounts))
+	mark = proxy.mark()
+	mass := specs("tok", o.tokens)
+	if err := createTokens(ctx, k8s, trk, mass, o.concurrency); err != nil {
+		return err
+	}
+	r.mass, _, _, err = trk.wait(ctx, names(mass), o.readyTimeout)
+	if err != nil {
+		return fmt.Errorf("mint: %w\nmanager log:\n%s", err, mgr.Tail(30))
+	}
+	r.massWall = wallOf(trk, names(mass))
+	if err := waitQuiet(ctx, proxy, 3*time.Second, time.Minute); err != nil {
+		return err
+	}
+	r.mintCalls = summarize(proxy.since(mark))
+	say("  all Ready in %s; %d calls", r.massWall.Round(time.Millisecond), r.mintCalls.total)
+
+	// Restart: the manager stops like a rolled pod, a new one starts with empty caches.
+	say("restart: stopping the manager and starting a new one with %d fresh tokens", o.tokens)
+	r.managers = append(r.managers, managerRun{name: "manager-1 (latency, mint)", proc: smp.finish(), wall: time.Since(mgrStart)})
+	if err := mgr.Stop(10 * time.Second); err != nil {
+		return err
+	}
+	mgr = nil
+	if err := waitQuiet(ctx, proxy, time.Second, time.Minute); err != nil {
+		return err
+	}
+	r.heldAtRestart = map[string]int{}
+	for _, t := range fake.Tokens() {
+		if t.AccountID != "" {
+			r.heldAtRestart[t.AccountID]++
+		}
+	}
+	mark = proxy.mark()
+	restartAt := time.Now()
+	mgr, smp, err = startManager(ctx, o, managerBin, kubeconfig, proxy.URL(fake.URL()), "manager-2")
+	if err != nil {
+		return err
+	}
+	mgrStart = time.Now()
+	if err := waitReconciled(ctx, mgr, o.tokens, o.readyTimeout); err != nil {
+		return fmt.Errorf("restart: %w\nmanager log:\n%s", err, mgr.Tail(30))
+	}
+	if err := waitQuiet(ctx, proxy, 3*time.Second, time.Minute); err != nil {
+		return err
+	}
+	r.restartWait = time.Since(restartAt)
+	restartCalls := proxy.since(mark)
+	r.restartCalls = summarize(restartCalls)
+	r.restartByAccount = map[string]callSummary{}
+	for _, a := range accounts {
+		var mine []call
+		for _, c := range restartCalls {
+			if c.account == a {
+				mine = append(mine, c)
+			}
+		}
+		r.restartByAccount[a] = summarize(mine)
+	}
+	say("  %d calls (%d creates, %d deletes, %d lists)", r.restartCalls.total, r.restartCalls.creates, r.restartCalls.deletes, r.restartCalls.lists)
+
+	// Rotation: every token, forced by the rotate annotation, grace period 0s.
+	say("rotation: annotating all %d with %s", o.tokens, cfv1.AnnotationRotate)
+	mark = proxy.mark()
+	rotateValue := "bench-" + strconv.FormatInt(time.Now().Unix(), 10)
+	if err := rotateTokens(ctx, k8s, trk, names(mass), rotateValue, o.concurrency); err != nil {
+		return err
+	}
+	r.rotation, _, _, err = trk.wait(ctx, names(mass), o.readyTimeout)
+	if err != nil {
+		return fmt.Errorf("rotation: %w\nmanager log:\n%s", err, mgr.Tail(30))
+	}
+	r.rotationWall = wallOf(trk, names(mass))
+	if err := waitQuiet(ctx, proxy, 3*time.Second, time.Minute); err != nil {
+		return err
+	}
+	r.rotationCalls = summarize(proxy.since(mark))
+	say("  all rotated in %s; %d calls", r.rotationWall.Round(time.Millisecond), r.rotationCalls.total)
+
+	r.managers = append(r.managers, managerRun{name: "manager-2 (restart, rotation)", proc: smp.finish(), wall: time.Since(mgrStart)})
+	_ = mgr.Stop(10 * time.Second)
+	mgr = nil
+
+	all := proxy.all()
+	r.totalCalls = len(all)
+	r.maxWindowAll = fake.MaxRequestsInWindow(5 * time.Minute)
+	r.maxWindowByAccount = map[string]int{}
+	for _, a := range accounts {
+		r.maxWindowByAccount[a] = maxInWindow(all, 5*time.Minute, a)
+	}
+	r.fakeRoutes = fake.RequestCounts()
+	for k, v := range r.fakeRoutes {
+		if strings.HasSuffix(k, " 429") {
+			r.total429 += v
+		}
+	}
+	r.m.loadEnd = loadAvg()
+
+	table := r.table()
+	fmt.Println()
+	fmt.Print(table)
+	if o.out != "" {
+		path := o.out
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		if err := os.WriteFile(path, []byte(r.markdown(table)), 0o644); err != nil {
+			return err
+		}
+		say("wrote %s", path)
+	}
+	return nil
+}
+
+// traceOf says where one resource's time went: each Cloudflare call's start and end, relative to the
+// create call, and when the goal was seen met.
+func traceOf(name string, start, done time.Time, calls []call) string {
+	parts := []string{}
+	for _, c := range calls {
+		parts = append(parts, fmt.Sprintf("%s %s–%s", c.route, ms(c.at.Sub(start)), ms(c.end.Sub(start))))
+	}
+	return fmt.Sprintf("%s: Ready at %s; calls: %s", name, ms(done.Sub(start)), strings.Join(parts, ", "))
+}
+
+// apiConflicts is how many 409 answers kube-apiserver gave on cloudflaretokens (its own metrics).
+func apiConflicts(ctx context.Context, cs kubernetes.Interface) int {
+	b, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "apiserver_request_total{") && strings.Contains(line, `code="409"`) &&
+			strings.Contains(line, `resource="cloudflaretokens"`) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			n += int(v)
+		}
+	}
+	return n
+}
+
+func issuerName(i int) string { return fmt.Sprintf("bench-%c", 'a'+i) }
+
+// tokenSpec is one CloudflareToken to create: name, account index, zone index.
+type tokenSpec struct {
+	name          string
+	account, zone int
+}
+
+// specs spreads n tokens evenly over the accounts and, within each, over its zones.
+func specs(prefix string, n int) []tokenSpec {
+	out := make([]tokenSpec, 0, n)
+	for i := range n {
+		a := i % len(accounts)
+		out = append(out, tokenSpec{fmt.Sprintf("%s-%c-%03d", prefix, 'a'+a, i/len(accounts)), a, (i / len(accounts)) % zonesPerAccount})
+	}
+	return out
+}
+
+func names(s []tokenSpec) []string {
+	out := make([]string, len(s))
+	for i, t := range s {
+		out[i] = t.name
+	}
+	return out
+}
+
+func zoneName(account, zone int) string {
+	return fmt.Sprintf("zone%d-%c.example.com", zone, 'a'+account)
+}
+
+// createTokens creates the CloudflareTokens with bounded concurrency, each goal starting just before its
+// create call.
+func createTokens(ctx context.Context, k8s client.Client, trk *tracker, toks []tokenSpec, concurrency int) error {
+	return parallel(len(toks), concurrency, func(i int) error {
+		t := toks[i]
+		obj := &cfv1.CloudflareToken{
+			ObjectMeta: metav1.ObjectMeta{Name: t.name, Namespace: benchNamespace},
+			Spec: cfv1.CloudflareTokenSpec{
+				IssuerRef:           cfv1.IssuerRef{Kind: "ClusterTokenIssuer", Name: issuerName(t.account)},
+				Zones:               []string{zoneName(t.account, t.zone)},
+				Permissions:         []string{"Zone Read", "DNS Write"},
+				RotationGracePeriod: &metav1.Duration{Duration: 0},
+				DeletionPolicy:      cfv1.DeletionPolicyRevoke,
+			},
+		}
+		start := time.Now()
+		trk.expect(t.name, goal{start: start})
+		if err := k8s.Create(ctx, obj); err != nil {
+			return fmt.Errorf("creating %s: %w", t.name, err)
+		}
+		return nil
+	})
+}
+
+// rotateTokens sets the rotate annotation on each token, the goal starting just before its patch.
+func rotateTokens(ctx context.Context, k8s client.Client, trk *tracker, toks []string, value string, concurrency int) error {
+	return parallel(len(toks), concurrency, func(i int) error {
+		name := toks[i]
+		patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, cfv1.AnnotationRotate, value))
+		obj := &cfv1.CloudflareToken{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNamespace}}
+		trk.expect(name, goal{start: time.Now(), rotate: value, oldID: trk.tokenID(name)})
+		if err := k8s.Patch(ctx, obj, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+			return fmt.Errorf("annotating %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// deleteTokens deletes the tokens and waits until their finalizers let them go.
+func deleteTokens(ctx context.Context, k8s client.Client, toks []string, timeout time.Duration) error {
+	if err := parallel(len(toks), 16, func(i int) error {
+		err := k8s.Delete(ctx, &cfv1.CloudflareToken{ObjectMeta: metav1.ObjectMeta{Name: toks[i], Namespace: benchNamespace}})
+		return client.IgnoreNotFound(err)
+	}); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		var list cfv1.CloudflareTokenList
+		if err := k8s.List(ctx, &list, client.InNamespace(benchNamespace)); err != nil {
+			return err
+		}
+		left := 0
+		want := map[string]bool{}
+		for _, n := range toks {
+			want[n] = true
+		}
+		for _, t := range list.Items {
+			if want[t.Name] {
+				left++
+			}
+		}
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d CloudflareTokens still there %s after their deletion", left, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func parallel(n, workers int, f func(i int) error) error {
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		errMu sync.Mutex
+		first error
+	)
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errMu.Lock()
+					if first == nil {
+						first = err
+					}
+					errMu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// createBlobs creates the unrelated Secrets (protobuf on the wire, bounded concurrency). Their data is random
+// (etcd stores it as it is), with the index written into it so that no two are alike.
+func createBlobs(ctx context.Context, cfg *rest.Config, o options) error {
+	pc := rest.CopyConfig(cfg)
+	pc.ContentType = "application/vnd.kubernetes.protobuf"
+	cs, err := kubernetes.NewForConfig(pc)
+	if err != nil {
+		return err
+	}
+	base := make([]byte, o.secretSize)
+	if _, err := rand.Read(base); err != nil {
+		return err
+	}
+	return parallel(o.secrets, 8, func(i int) error {
+		data := append([]byte(nil), base...)
+		copy(data, fmt.Sprintf("blob %06d ", i))
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("blob-%05d", i), Namespace: blobNamespace,
+				Labels: map[string]string{"app": "unrelated"}},
+			Data: map[string][]byte{"blob": data},
+		}
+		for attempt := 0; ; attempt++ {
+			_, err := cs.CoreV1().Secrets(blobNamespace).Create(ctx, s, metav1.CreateOptions{})
+			if err == nil || apierrors.IsAlreadyExists(err) {
+				return nil
+			}
+			if attempt >= 5 {
+				return fmt.Errorf("creating Secret %s: %w", s.Name, err)
+			}
+			time.Sleep(time.Second)
+		}
+	})
+}
+
+// startManager runs bin/manager against the control plane and the proxy, with plain-HTTP metrics on
+// loopback (for the reconcile counter), and samples its /proc entries.
+func startManager(ctx context.Context, o options, bin, kubeconfig, apiURL, name string) (*localcluster.Manager, *sampler, error) {
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := localcluster.StartManager(ctx, localcluster.ManagerOptions{
+		Bin: bin, Kubeconfig: kubeconfig, CloudflareURL: apiURL,
+		LogPath: filepath.Join(o.logDir, name+".log"), OperatorNamespace: operatorNamespace,
+		ExtraArgs: []string{"--cluster-name=bench", "--api-requests-per-5m=" + strconv.Itoa(o.budget),
+			"--metrics-bind-address=" + metricsAddr, "--metrics-secure=false", "--zap-log-level=info"},
+		ReadyTimeout: 2 * time.Minute,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	metricsAddrs.Store(m, metricsAddr)
+	return m, startSampler(m.Pid(), 250*time.Millisecond), nil
+}
+
+var metricsAddrs sync.Map // *localcluster.Manager -> metrics address
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}
+
+// reconciled sums controller_runtime_reconcile_total of the CloudflareToken controller.
+func reconciled(ctx context.Context, m *localcluster.Manager) (float64, error) {
+	addr, _ := metricsAddrs.Load(m)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr.(string)+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	sum := 0.0
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "controller_runtime_reconcile_total{") && strings.Contains(line, `controller="cloudflaretoken"`) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += v
+		}
+	}
+	return sum, nil
+}
+
+// waitReconciled waits until the manager's CloudflareToken controller has finished n reconciles.
+func waitReconciled(ctx context.Context, m *localcluster.Manager, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := reconciled(ctx, m)
+		if err == nil && got >= float64(n) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%v of %d reconciles after %s (%v)", got, n, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitQuiet waits until no Cloudflare request has arrived for quiet.
+func waitQuiet(ctx context.Context, p *countingProxy, quiet, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if time.Since(p.lastCall()) >= quiet {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("Cloudflare requests did not stop for %s within %s", quiet, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func waitIssuerReady(ctx context.Context, k8s client.Client, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var iss cfv1.ClusterTokenIssuer
+		err := k8s.Get(ctx, client.ObjectKey{Name: name}, &iss)
+		if err == nil && meta.IsStatusConditionTrue(iss.Status.Conditions, cfv1.ConditionReady) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			msg := fmt.Sprint(err)
+			if c := meta.FindStatusCondition(iss.Status.Conditions, cfv1.ConditionReady); c != nil {
+				msg = c.Reason + ": " + c.Message
+			}
+			return fmt.Errorf("ClusterTokenIssuer %s not Ready after %s: %s", name, timeout, msg)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// wallOf is the time from the first goal's start to the last goal's end.
+func wallOf(trk *tracker, toks []string) time.Duration {
+	trk.mu.Lock()
+	defer trk.mu.Unlock()
+	var first, last time.Time
+	for i, n := range toks {
+		g := trk.goals[n]
+		if i == 0 || g.start.Before(first) {
+			first = g.start
+		}
+		if g.doneAt.After(last) {
+			last = g.doneAt
+		}
+	}
+	return last.Sub(first)
+}
+
+func say(format string, args ...any) {
+	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func firstLine(b []byte, err error) string {
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
