@@ -156,3 +156,49 @@ func describe(rows []row) string {
 	}
 	return strings.Join(names, "; ")
 }
+
+// longName is a distinct name of exactly n characters ending in suffix.
+func longName(i, n int, suffix string) string {
+	head := fmt.Sprintf("%03d-", i)
+	return head + strings.Repeat("x", n-len(head)-len(suffix)) + suffix
+}
+
+var _ = Describe("A token at every maxItems of the schemas", func() {
+	It("is decided by the policy within the CEL cost limits, not refused for cost", func() {
+		// An issuer at its own maxItems: 256 allowed zones of 253 characters, 256 permissions of 128.
+		allowedZones := make([]string, 256)
+		allowedPerms := make([]string, 256)
+		for i := range allowedZones {
+			allowedZones[i] = longName(i, 253, ".example.com")
+			allowedPerms[i] = longName(i, 128, " Write")
+		}
+		Expect(k8sClient.Create(ctx, &cfv1.ClusterTokenIssuer{ObjectMeta: metav1.ObjectMeta{Name: "crowded"},
+			Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
+				APITokenSecretRef: credential(), AllowedZones: allowedZones, AllowedPermissions: allowedPerms,
+			}}})).To(Succeed())
+		// 32 policies of 64 zones and 64 permissions, every one matched by the issuer's last entries, in
+		// another case (the worst case of each lookup).
+		policies := make([]cfv1.Policy, 32)
+		for p := range policies {
+			policies[p] = cfv1.Policy{Effect: "allow"}
+			for i := 0; i < 64; i++ {
+				policies[p].Zones = append(policies[p].Zones, strings.ToUpper(allowedZones[192+i]))
+				policies[p].Permissions = append(policies[p].Permissions, strings.ToUpper(allowedPerms[192+i]))
+			}
+		}
+		maximal := token("maximal", nsPlain, cti, "crowded", withPolicies(policies...))
+
+		// The last zone of the last policy outside: denied with the rule's own message (once the policy's
+		// informer has the new issuer).
+		last := strings.Repeat("y", 253)
+		outside := maximal.DeepCopy()
+		outside.Spec.Policies[31].Zones[63] = last
+		Eventually(func() error { return k8sClient.Create(ctx, outside.DeepCopy(), client.DryRunAll) }).
+			WithTimeout(30 * time.Second).WithPolling(200 * time.Millisecond).Should(MatchError(HaveSuffix(deniedBy(clusterPolicy,
+			fmt.Sprintf("spec.policies[31].zones: zone '%s' is not in ClusterTokenIssuer crowded's spec.allowedZones (256 entries)", last)))))
+		// Everything inside: admitted.
+		warnings.reset()
+		Expect(k8sClient.Create(ctx, maximal)).To(Succeed())
+		Expect(warnings.list()).To(BeEmpty())
+	})
+})
