@@ -18,6 +18,9 @@ type ManagerOptions struct {
 	LogPath       string
 	// OperatorNamespace is --operator-namespace (default cloudflare-token-operator).
 	OperatorNamespace string
+	// MetricsAddr is --metrics-bind-address (served over HTTPS with authn/authz, as in the Deployment);
+	// empty disables the metrics endpoint. FreeLoopbackAddr gives one.
+	MetricsAddr string
 	// ExtraArgs come last (e.g. --cluster-name=e2e, --zap-log-level=debug).
 	ExtraArgs []string
 	// ReadyTimeout bounds the wait for /readyz (default 1m).
@@ -29,7 +32,9 @@ type Manager struct {
 	*Process
 	// ProbeAddr is its --health-probe-bind-address (loopback).
 	ProbeAddr string
-	Args      []string
+	// MetricsAddr is its --metrics-bind-address, empty when disabled.
+	MetricsAddr string
+	Args        []string
 }
 
 // StartManager runs bin/manager with its log in opts.LogPath (no metrics endpoint, no leader election, the
@@ -41,15 +46,19 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = time.Minute
 	}
-	probe, err := freeLoopbackAddr()
+	probe, err := FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
+	}
+	metrics := opts.MetricsAddr
+	if metrics == "" {
+		metrics = "0"
 	}
 	args := append([]string{
 		"--kubeconfig=" + opts.Kubeconfig,
 		"--cloudflare-api-url=" + opts.CloudflareURL,
 		"--operator-namespace=" + opts.OperatorNamespace,
-		"--metrics-bind-address=0",
+		"--metrics-bind-address=" + metrics,
 		"--health-probe-bind-address=" + probe,
 		"--leader-elect=false",
 	}, opts.ExtraArgs...)
@@ -60,7 +69,7 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{Process: p, ProbeAddr: probe, Args: args}
+	m := &Manager{Process: p, ProbeAddr: probe, MetricsAddr: opts.MetricsAddr, Args: args}
 	err = Eventually(ctx, opts.ReadyTimeout, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		if exited, werr := p.Exited(); exited {
 			return false, Permanent(fmt.Errorf("manager exited (%v)", werr))
@@ -83,8 +92,8 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 	return m, nil
 }
 
-// freeLoopbackAddr is a loopback address with a port free right now.
-func freeLoopbackAddr() (string, error) {
+// FreeLoopbackAddr is a loopback address with a port free right now.
+func FreeLoopbackAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err

@@ -44,6 +44,8 @@ type operator interface {
 	Log() string
 	// Alive is nil while it runs without having crashed.
 	Alive(ctx context.Context) error
+	// MetricsURL is where this machine reaches its metrics endpoint (HTTPS, authn/authz by the API server).
+	MetricsURL(ctx context.Context) (string, error)
 	Stop() error
 }
 
@@ -118,10 +120,13 @@ func setUpLocal(ctx context.Context, root string) {
 	Expect(w.cp.WriteServiceAccountKubeconfig(ctx, operatorNamespace, serviceAccount, operatorKubeconfig, 2*time.Hour)).To(Succeed())
 	w.operator = localcluster.Kubectl{Path: w.bins.Kubectl, Kubeconfig: operatorKubeconfig, Dir: root}
 
-	By("starting bin/manager as that ServiceAccount")
+	By("starting bin/manager as that ServiceAccount, its metrics served over HTTPS as in the Deployment")
+	metricsAddr, err := localcluster.FreeLoopbackAddr()
+	Expect(err).NotTo(HaveOccurred())
 	m, err := localcluster.StartManager(ctx, localcluster.ManagerOptions{
 		Bin: w.bins.Manager, Kubeconfig: operatorKubeconfig, CloudflareURL: w.fake.Info.URL,
 		LogPath: filepath.Join(w.artifacts, "manager.log"), OperatorNamespace: operatorNamespace,
+		MetricsAddr: metricsAddr,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	w.op = processOperator{m}
@@ -164,6 +169,9 @@ type processOperator struct{ m *localcluster.Manager }
 
 func (p processOperator) Log() string { return p.m.Log() }
 func (p processOperator) Stop() error { return p.m.Stop(15 * time.Second) }
+func (p processOperator) MetricsURL(context.Context) (string, error) {
+	return "https://" + p.m.MetricsAddr + "/metrics", nil
+}
 func (p processOperator) Alive(context.Context) error {
 	if exited, err := p.m.Exited(); exited {
 		return fmt.Errorf("the manager exited (%v); last lines of %s:\n%s", err, p.m.LogPath, p.m.Tail(50))

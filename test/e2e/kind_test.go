@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -92,13 +93,42 @@ func setUpKind(ctx context.Context, root, cluster string) {
 	Expect(clientcmd.WriteToFile(*cfg, operatorKubeconfig)).To(Succeed())
 	w.operator = localcluster.Kubectl{Path: w.bins.Kubectl, Kubeconfig: operatorKubeconfig, Dir: root}
 
-	w.op = deploymentOperator{}
+	w.op = &deploymentOperator{}
 }
 
 // deploymentOperator is the manager's Deployment in the kind cluster.
-type deploymentOperator struct{}
+type deploymentOperator struct {
+	portForward *localcluster.Process
+	metricsURL  string
+}
 
-func (deploymentOperator) Log() string {
+// MetricsURL port-forwards the metrics Service of config/default to a loopback port (once).
+func (d *deploymentOperator) MetricsURL(ctx context.Context) (string, error) {
+	if d.metricsURL != "" {
+		return d.metricsURL, nil
+	}
+	cmd := exec.Command(w.bins.Kubectl, "--kubeconfig="+w.admin.Kubeconfig, "port-forward", "-n", operatorNamespace,
+		"service/"+managerDeployment+"-metrics-service", "--address=127.0.0.1", ":8443")
+	p, err := localcluster.StartProcess("port-forward", cmd, filepath.Join(w.artifacts, "port-forward.log"))
+	if err != nil {
+		return "", err
+	}
+	d.portForward = p
+	re := regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> 8443`)
+	err = localcluster.Eventually(ctx, 30*time.Second, 200*time.Millisecond, func(context.Context) (bool, error) {
+		if m := re.FindStringSubmatch(p.Log()); m != nil {
+			d.metricsURL = "https://127.0.0.1:" + m[1] + "/metrics"
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("kubectl port-forward: %w\n%s", err, p.Log())
+	}
+	return d.metricsURL, nil
+}
+
+func (*deploymentOperator) Log() string {
 	out, err := w.admin.Run(context.Background(), "logs", "-n", operatorNamespace, "deployment/"+managerDeployment,
 		"-c", "manager", "--tail=-1")
 	if err != nil {
@@ -108,7 +138,7 @@ func (deploymentOperator) Log() string {
 }
 
 // Alive: every manager container ready, none restarted.
-func (deploymentOperator) Alive(ctx context.Context) error {
+func (*deploymentOperator) Alive(ctx context.Context) error {
 	var pods corev1.PodList
 	if err := w.admin.GetJSON(ctx, &pods, "pods", "-n", operatorNamespace, "-l", "control-plane=controller-manager"); err != nil {
 		return err
@@ -126,5 +156,10 @@ func (deploymentOperator) Alive(ctx context.Context) error {
 	return nil
 }
 
-// Stop leaves the Deployment: `make test-e2e-kind` deletes the whole cluster.
-func (deploymentOperator) Stop() error { return nil }
+// Stop leaves the Deployment (`make test-e2e-kind` deletes the whole cluster) and ends the port-forward.
+func (d *deploymentOperator) Stop() error {
+	if d.portForward != nil {
+		return d.portForward.Stop(5 * time.Second)
+	}
+	return nil
+}
