@@ -143,6 +143,25 @@ type managerRun struct {
 	wall time.Duration
 }
 
+// bench is one run's state: the cluster, the fake, the proxy, the watch and the manager process.
+type bench struct {
+	o          options
+	r          *results
+	root       string
+	managerBin string
+	kubeconfig string
+	k8s        client.Client
+	cs         kubernetes.Interface
+	fake       *cloudflaretest.Server
+	proxy      *countingProxy
+	trk        *tracker
+	mgr        *localcluster.Manager
+	smp        *sampler
+	mgrStart   time.Time
+	mass       []string
+	restCfg    *rest.Config
+}
+
 func run(ctx context.Context, o options) (err error) {
 	root, err := localcluster.RepoRoot()
 	if err != nil {
@@ -154,134 +173,182 @@ func run(ctx context.Context, o options) (err error) {
 	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
 		return err
 	}
-	r := &results{o: o}
-	r.m = describeMachine()
-	say("machine: %d cores, %s memory, load %s; busiest processes: %s", r.m.nproc, r.m.memTotal, r.m.loadStart, r.m.busyStart)
+	b := &bench{o: o, r: &results{o: o}, root: root, managerBin: filepath.Join(root, "bin", "manager")}
+	b.r.m = describeMachine()
+	say("machine: %d cores, %s memory, load %s; busiest processes: %s", b.r.m.nproc, b.r.m.memTotal, b.r.m.loadStart, b.r.m.busyStart)
 
 	if o.micro {
 		say("go test -bench (micro-benchmarks, -benchtime %s)", o.benchtime)
-		if r.micro, _, err = runMicro(ctx, root, o.benchtime); err != nil {
+		if b.r.micro, _, err = runMicro(ctx, root, o.benchtime); err != nil {
 			return err
 		}
 	}
-
 	say("go build -o bin/manager ./cmd")
-	managerBin := filepath.Join(root, "bin", "manager")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", managerBin, "./cmd").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", b.managerBin, "./cmd").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd: %w\n%s", err, out)
 	}
 
-	// The control plane: envtest's etcd with room for the unrelated Secrets.
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := cfv1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	env, err := testutil.NewEnvironment()
+	stopControlPlane, err := b.startControlPlane()
 	if err != nil {
 		return err
 	}
+	defer stopControlPlane()
+	b.startFake()
+	defer b.fake.Close()
+	defer b.proxy.Close()
+	defer func() {
+		if b.mgr != nil {
+			_ = b.mgr.Stop(10 * time.Second)
+		}
+	}()
+
+	for _, phase := range []func(context.Context) error{
+		b.populate, b.startFirstManager, b.latencyAtOne, b.latencyBurst, b.mint, b.restart, b.rotate,
+	} {
+		if err := phase(ctx); err != nil {
+			if b.mgr != nil {
+				err = fmt.Errorf("%w\nlast lines of %s:\n%s", err, b.mgr.LogPath, b.mgr.Tail(30))
+			}
+			return err
+		}
+	}
+	b.tally()
+
+	table := b.r.table()
+	fmt.Println()
+	fmt.Print(table)
+	if o.out != "" {
+		path := o.out
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		if err := os.WriteFile(path, []byte(b.r.markdown(table)), 0o644); err != nil {
+			return err
+		}
+		say("wrote %s", path)
+	}
+	return nil
+}
+
+// startControlPlane starts envtest's kube-apiserver and etcd, with room in etcd for the unrelated Secrets
+// and their logs in the log directory, and returns how to stop them.
+func (b *bench) startControlPlane() (func(), error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := cfv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	env, err := testutil.NewEnvironment()
+	if err != nil {
+		return nil, err
+	}
 	assets := env.BinaryAssetsDirectory
-	r.m.apiserverVersion = firstLine(exec.Command(filepath.Join(assets, "kube-apiserver"), "--version").Output())
-	r.m.etcdVersion = firstLine(exec.Command(filepath.Join(assets, "etcd"), "--version").Output())
+	b.r.m.apiserverVersion = firstLine(exec.Command(filepath.Join(assets, "kube-apiserver"), "--version").Output())
+	b.r.m.etcdVersion = firstLine(exec.Command(filepath.Join(assets, "etcd"), "--version").Output())
 	etcd := &envtest.Etcd{}
-	etcd.Configure().Set("quota-backend-bytes", strconv.FormatInt(o.etcdQuota, 10))
+	etcd.Configure().Set("quota-backend-bytes", strconv.FormatInt(b.o.etcdQuota, 10))
 	apiServer := &envtest.APIServer{}
-	logs := []*os.File{}
+	var logs []*os.File
+	closeLogs := func() {
+		for _, f := range logs {
+			_ = f.Close()
+		}
+	}
 	for _, p := range []struct {
 		name     string
 		out, err *io.Writer
 	}{{"kube-apiserver.log", &apiServer.Out, &apiServer.Err}, {"etcd.log", &etcd.Out, &etcd.Err}} {
-		f, err := os.Create(filepath.Join(o.logDir, p.name))
+		f, err := os.Create(filepath.Join(b.o.logDir, p.name))
 		if err != nil {
-			return err
+			closeLogs()
+			return nil, err
 		}
 		logs = append(logs, f)
 		*p.out, *p.err = f, f
 	}
-	defer func() {
-		for _, f := range logs {
-			_ = f.Close()
-		}
-	}()
 	env.ControlPlane.Etcd, env.ControlPlane.APIServer = etcd, apiServer
 	env.ControlPlaneStartTimeout = 2 * time.Minute
 	env.ControlPlaneStopTimeout = 2 * time.Minute
 	say("starting kube-apiserver and etcd (%s)", assets)
 	cfg, err := env.Start()
-	if err != nil {
-		return fmt.Errorf("starting envtest: %w", err)
-	}
-	defer func() {
+	stop := func() {
 		if serr := env.Stop(); serr != nil {
 			say("warning: stopping kube-apiserver and etcd: %v", serr)
 		}
-	}()
+		closeLogs()
+	}
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("starting envtest: %w", err)
+	}
 	cfg.QPS, cfg.Burst = 500, 1000
-	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if b.k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err == nil {
+		b.cs, err = kubernetes.NewForConfig(cfg)
+	}
+	if err == nil {
+		b.kubeconfig = filepath.Join(b.o.logDir, "kubeconfig")
+		err = os.WriteFile(b.kubeconfig, env.KubeConfig, 0o600)
+	}
+	if err == nil {
+		b.trk, err = newTracker(context.Background(), cfg, scheme, benchNamespace)
+	}
+	b.restCfg = cfg
 	if err != nil {
-		return err
+		stop()
+		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	kubeconfig := filepath.Join(o.logDir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
-		return err
-	}
+	return stop, nil
+}
 
-	// The fake Cloudflare API: two accounts of five zones each, 50 ms per answer, behind the counting proxy.
-	fakeOpts := []cloudflaretest.Option{cloudflaretest.WithAccounts(accounts...)}
-	zones := map[string][]string{}
+// startFake starts the fake Cloudflare API (two accounts of five zones, the set latency) and the counting
+// proxy in front of it.
+func (b *bench) startFake() {
+	opts := make([]cloudflaretest.Option, 0, 1+len(accounts))
+	opts = append(opts, cloudflaretest.WithAccounts(accounts...))
 	for i, a := range accounts {
+		zones := make([]string, 0, zonesPerAccount)
 		for z := range zonesPerAccount {
-			zones[a] = append(zones[a], zoneName(i, z))
+			zones = append(zones, zoneName(i, z))
 		}
-		fakeOpts = append(fakeOpts, cloudflaretest.WithZones(a, zones[a]...))
+		opts = append(opts, cloudflaretest.WithZones(a, zones...))
 	}
-	fake := cloudflaretest.NewServer(fakeOpts...)
-	defer fake.Close()
-	fake.SetLatency(o.latency)
+	b.fake = cloudflaretest.NewServer(opts...)
+	b.fake.SetLatency(b.o.latency)
 	bearers := map[string]string{}
 	for _, a := range accounts {
-		bearers[fake.AccountParentToken(a)] = a
+		bearers[b.fake.AccountParentToken(a)] = a
 	}
-	proxy, err := newCountingProxy(fake.URL(), bearers)
-	if err != nil {
-		return err
-	}
-	defer proxy.Close()
+	b.proxy = newCountingProxy(b.fake.URL(), bearers)
+}
 
+// populate creates the namespaces, the unrelated Secrets (before any manager runs) and the issuers: one per
+// account, account-owned tokens, each with its account's parent token.
+func (b *bench) populate(ctx context.Context) error {
 	for _, ns := range []string{operatorNamespace, benchNamespace, blobNamespace} {
-		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		if err := b.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			return err
 		}
 	}
-
-	// Unrelated Secrets first, so that the manager starts in a cluster that holds them.
-	if o.secrets > 0 {
-		say("creating %d unrelated Secrets of %d KiB", o.secrets, o.secretSize>>10)
+	if b.o.secrets > 0 {
+		say("creating %d unrelated Secrets of %d KiB", b.o.secrets, b.o.secretSize>>10)
 		start := time.Now()
-		if err := createBlobs(ctx, cfg, o); err != nil {
+		if err := createBlobs(ctx, b.restCfg, b.o); err != nil {
 			return err
 		}
-		r.blobs = time.Since(start)
-		say("  done in %s", r.blobs.Round(time.Millisecond))
+		b.r.blobs = time.Since(start)
+		say("  done in %s", b.r.blobs.Round(time.Millisecond))
 	}
-
-	// Issuers: one per account, account-owned tokens, each with its account's parent token.
 	for i, a := range accounts {
 		name := issuerName(i)
-		if err := k8s.Create(ctx, &corev1.Secret{
+		if err := b.k8s.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "cf-parent-" + name, Namespace: operatorNamespace},
-			Data:       map[string][]byte{cfv1.DefaultSecretKey: []byte(fake.AccountParentToken(a))},
+			Data:       map[string][]byte{cfv1.DefaultSecretKey: []byte(b.fake.AccountParentToken(a))},
 		}); err != nil {
 			return err
 		}
-		if err := k8s.Create(ctx, &cfv1.ClusterTokenIssuer{
+		if err := b.k8s.Create(ctx, &cfv1.ClusterTokenIssuer{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
 				APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent-" + name},
@@ -292,200 +359,215 @@ func run(ctx context.Context, o options) (err error) {
 			return err
 		}
 	}
+	return nil
+}
 
-	trk, err := newTracker(ctx, cfg, scheme, benchNamespace)
-	if err != nil {
+func (b *bench) startFirstManager(ctx context.Context) error {
+	if err := b.startManager(ctx, "manager-1"); err != nil {
 		return err
 	}
-
-	// The manager, as its own process.
-	mgr, smp, err := startManager(ctx, o, managerBin, kubeconfig, proxy.URL(fake.URL()), "manager-1")
-	if err != nil {
-		return err
-	}
-	mgrStart := time.Now()
-	defer func() {
-		if mgr != nil {
-			_ = mgr.Stop(10 * time.Second)
-		}
-	}()
 	for i := range accounts {
-		if err := waitIssuerReady(ctx, k8s, issuerName(i), time.Minute); err != nil {
-			return fmt.Errorf("%w\nmanager log:\n%s", err, mgr.Tail(30))
-		}
-	}
-
-	// Latency at 1: single resources, one after another, alternating accounts.
-	say("latency at 1: %d single resources, one at a time", o.singles)
-	mark := proxy.mark()
-	var singleNames []string
-	for i := range o.singles {
-		name := fmt.Sprintf("single-%02d", i)
-		singleNames = append(singleNames, name)
-		m := proxy.mark()
-		conflicts0 := apiConflicts(ctx, cs)
-		if err := createTokens(ctx, k8s, trk, []tokenSpec{{name, i % len(accounts), 0}}, 1); err != nil {
+		if err := waitIssuerReady(ctx, b.k8s, issuerName(i), time.Minute); err != nil {
 			return err
 		}
-		d, first, last, err := trk.wait(ctx, []string{name}, o.readyTimeout)
+	}
+	return nil
+}
+
+// latencyAtOne creates single resources one after another, alternating accounts, all on each account's
+// first zone (so that after the first of each account the zone is known).
+func (b *bench) latencyAtOne(ctx context.Context) error {
+	say("latency at 1: %d single resources, one at a time", b.o.singles)
+	r := b.r
+	mark := b.proxy.mark()
+	for i := range b.o.singles {
+		name := fmt.Sprintf("single-%02d", i)
+		m := b.proxy.mark()
+		conflicts0 := apiConflicts(ctx, b.cs)
+		if err := createTokens(ctx, b.k8s, b.trk, []tokenSpec{{name, i % len(accounts), 0}}, 1); err != nil {
+			return err
+		}
+		d, first, last, err := b.trk.wait(ctx, []string{name}, b.o.readyTimeout)
 		if err != nil {
-			return fmt.Errorf("latency at 1: %w\nmanager log:\n%s", err, mgr.Tail(30))
+			return fmt.Errorf("latency at 1: %w", err)
 		}
 		r.singles = append(r.singles, d[0])
-		r.singleTrace = append(r.singleTrace, traceOf(name, first, last, proxy.since(m))+
-			fmt.Sprintf("; 409 Conflict answers on cloudflaretokens: %d", apiConflicts(ctx, cs)-conflicts0))
+		r.singleTrace = append(r.singleTrace, traceOf(name, first, last, b.proxy.since(m))+
+			fmt.Sprintf("; 409 Conflict answers on cloudflaretokens: %d", apiConflicts(ctx, b.cs)-conflicts0))
 	}
-	r.single1 = summarize(proxy.since(mark))
+	r.single1 = summarize(b.proxy.since(mark))
 	sortDurations(r.singles)
+	return nil
+}
 
-	// Latency at 50.
-	say("latency at %d: created at once", o.burst)
-	if err := waitQuiet(ctx, proxy, time.Second, time.Minute); err != nil {
+// latencyBurst creates a burst at once, measures it, then deletes it and the single ones (Revoke), so that
+// the 500 start from clean accounts.
+func (b *bench) latencyBurst(ctx context.Context) error {
+	say("latency at %d: created at once", b.o.burst)
+	if err := b.waitQuiet(ctx, time.Second); err != nil {
 		return err
 	}
-	mark = proxy.mark()
-	burst := specs("burst", o.burst)
-	if err := createTokens(ctx, k8s, trk, burst, o.concurrency); err != nil {
+	mark := b.proxy.mark()
+	burst := names(specs("burst", b.o.burst))
+	if err := createTokens(ctx, b.k8s, b.trk, specs("burst", b.o.burst), b.o.concurrency); err != nil {
 		return err
 	}
-	r.burst, _, _, err = trk.wait(ctx, names(burst), o.readyTimeout)
-	if err != nil {
-		return fmt.Errorf("latency at %d: %w\nmanager log:\n%s", o.burst, err, mgr.Tail(30))
+	var err error
+	if b.r.burst, _, _, err = b.trk.wait(ctx, burst, b.o.readyTimeout); err != nil {
+		return fmt.Errorf("latency at %d: %w", b.o.burst, err)
 	}
-	r.burstWall = wallOf(trk, names(burst))
-	if err := waitQuiet(ctx, proxy, 2*time.Second, time.Minute); err != nil {
+	b.r.burstWall = wallOf(b.trk, burst)
+	if err := b.waitQuiet(ctx, 2*time.Second); err != nil {
 		return err
 	}
-	r.burstCalls = summarize(proxy.since(mark))
+	b.r.burstCalls = summarize(b.proxy.since(mark))
 
-	// Delete them (Revoke), so that the 500 start from clean accounts.
-	say("deleting the %d latency resources", o.singles+o.burst)
-	if err := deleteTokens(ctx, k8s, append(singleNames, names(burst)...), o.readyTimeout); err != nil {
+	say("deleting the %d latency resources", b.o.singles+b.o.burst)
+	var all []string
+	for i := range b.o.singles {
+		all = append(all, fmt.Sprintf("single-%02d", i))
+	}
+	if err := deleteTokens(ctx, b.k8s, append(all, burst...), b.o.readyTimeout); err != nil {
 		return err
 	}
-	if err := waitQuiet(ctx, proxy, 2*time.Second, time.Minute); err != nil {
-		return err
-	}
+	return b.waitQuiet(ctx, 2*time.Second)
+}
 
-	// The mint phase: 500 at once.
-	say("mint: %d account-owned tokens across %d zones and %d accounts, created at once", o.tokens, zonesPerAccount*len(accounts), len(accounts))
-	mark = proxy.mark()
+// mint creates the 500 at once and counts every Cloudflare call until they are Ready and the API is quiet.
+func (b *bench) mint(ctx context.Context) error {
+	o := b.o
+	say("mint: %d account-owned tokens across %d zones and %d accounts, created at once",
+		o.tokens, zonesPerAccount*len(accounts), len(accounts))
+	mark := b.proxy.mark()
 	mass := specs("tok", o.tokens)
-	if err := createTokens(ctx, k8s, trk, mass, o.concurrency); err != nil {
+	b.mass = names(mass)
+	if err := createTokens(ctx, b.k8s, b.trk, mass, o.concurrency); err != nil {
 		return err
 	}
-	r.mass, _, _, err = trk.wait(ctx, names(mass), o.readyTimeout)
-	if err != nil {
-		return fmt.Errorf("mint: %w\nmanager log:\n%s", err, mgr.Tail(30))
+	var err error
+	if b.r.mass, _, _, err = b.trk.wait(ctx, b.mass, o.readyTimeout); err != nil {
+		return fmt.Errorf("mint: %w", err)
 	}
-	r.massWall = wallOf(trk, names(mass))
-	if err := waitQuiet(ctx, proxy, 3*time.Second, time.Minute); err != nil {
+	b.r.massWall = wallOf(b.trk, b.mass)
+	if err := b.waitQuiet(ctx, 3*time.Second); err != nil {
 		return err
 	}
-	r.mintCalls = summarize(proxy.since(mark))
-	say("  all Ready in %s; %d calls", r.massWall.Round(time.Millisecond), r.mintCalls.total)
+	b.r.mintCalls = summarize(b.proxy.since(mark))
+	say("  all Ready in %s; %d calls", b.r.massWall.Round(time.Millisecond), b.r.mintCalls.total)
+	return nil
+}
 
-	// Restart: the manager stops like a rolled pod, a new one starts with empty caches.
-	say("restart: stopping the manager and starting a new one with %d fresh tokens", o.tokens)
-	r.managers = append(r.managers, managerRun{name: "manager-1 (latency, mint)", proc: smp.finish(), wall: time.Since(mgrStart)})
-	if err := mgr.Stop(10 * time.Second); err != nil {
+// restart stops the manager like a rolled pod and starts a new one with empty caches; the phase ends once
+// the new one has reconciled every token and the API is quiet.
+func (b *bench) restart(ctx context.Context) error {
+	r := b.r
+	say("restart: stopping the manager and starting a new one with %d fresh tokens", b.o.tokens)
+	if err := b.stopManager("manager-1 (latency, mint)"); err != nil {
 		return err
 	}
-	mgr = nil
-	if err := waitQuiet(ctx, proxy, time.Second, time.Minute); err != nil {
+	if err := b.waitQuiet(ctx, time.Second); err != nil {
 		return err
 	}
 	r.heldAtRestart = map[string]int{}
-	for _, t := range fake.Tokens() {
+	for _, t := range b.fake.Tokens() {
 		if t.AccountID != "" {
 			r.heldAtRestart[t.AccountID]++
 		}
 	}
-	mark = proxy.mark()
+	mark := b.proxy.mark()
 	restartAt := time.Now()
-	mgr, smp, err = startManager(ctx, o, managerBin, kubeconfig, proxy.URL(fake.URL()), "manager-2")
-	if err != nil {
+	if err := b.startManager(ctx, "manager-2"); err != nil {
 		return err
 	}
-	mgrStart = time.Now()
-	if err := waitReconciled(ctx, mgr, o.tokens, o.readyTimeout); err != nil {
-		return fmt.Errorf("restart: %w\nmanager log:\n%s", err, mgr.Tail(30))
+	if err := waitReconciled(ctx, b.mgr, b.o.tokens, b.o.readyTimeout); err != nil {
+		return fmt.Errorf("restart: %w", err)
 	}
-	if err := waitQuiet(ctx, proxy, 3*time.Second, time.Minute); err != nil {
+	if err := b.waitQuiet(ctx, 3*time.Second); err != nil {
 		return err
 	}
 	r.restartWait = time.Since(restartAt)
-	restartCalls := proxy.since(mark)
-	r.restartCalls = summarize(restartCalls)
+	calls := b.proxy.since(mark)
+	r.restartCalls = summarize(calls)
 	r.restartByAccount = map[string]callSummary{}
 	for _, a := range accounts {
 		var mine []call
-		for _, c := range restartCalls {
+		for _, c := range calls {
 			if c.account == a {
 				mine = append(mine, c)
 			}
 		}
 		r.restartByAccount[a] = summarize(mine)
 	}
-	say("  %d calls (%d creates, %d deletes, %d lists)", r.restartCalls.total, r.restartCalls.creates, r.restartCalls.deletes, r.restartCalls.lists)
+	say("  %d calls (%d creates, %d deletes, %d lists)",
+		r.restartCalls.total, r.restartCalls.creates, r.restartCalls.deletes, r.restartCalls.lists)
+	return nil
+}
 
-	// Rotation: every token, forced by the rotate annotation, grace period 0s.
-	say("rotation: annotating all %d with %s", o.tokens, cfv1.AnnotationRotate)
-	mark = proxy.mark()
-	rotateValue := "bench-" + strconv.FormatInt(time.Now().Unix(), 10)
-	if err := rotateTokens(ctx, k8s, trk, names(mass), rotateValue, o.concurrency); err != nil {
+// rotate forces a rotation of every token with the rotate annotation (grace period 0s).
+func (b *bench) rotate(ctx context.Context) error {
+	say("rotation: annotating all %d with %s", b.o.tokens, cfv1.AnnotationRotate)
+	mark := b.proxy.mark()
+	value := "bench-" + strconv.FormatInt(time.Now().Unix(), 10)
+	if err := rotateTokens(ctx, b.k8s, b.trk, b.mass, value, b.o.concurrency); err != nil {
 		return err
 	}
-	r.rotation, _, _, err = trk.wait(ctx, names(mass), o.readyTimeout)
-	if err != nil {
-		return fmt.Errorf("rotation: %w\nmanager log:\n%s", err, mgr.Tail(30))
+	var err error
+	if b.r.rotation, _, _, err = b.trk.wait(ctx, b.mass, b.o.readyTimeout); err != nil {
+		return fmt.Errorf("rotation: %w", err)
 	}
-	r.rotationWall = wallOf(trk, names(mass))
-	if err := waitQuiet(ctx, proxy, 3*time.Second, time.Minute); err != nil {
+	b.r.rotationWall = wallOf(b.trk, b.mass)
+	if err := b.waitQuiet(ctx, 3*time.Second); err != nil {
 		return err
 	}
-	r.rotationCalls = summarize(proxy.since(mark))
-	say("  all rotated in %s; %d calls", r.rotationWall.Round(time.Millisecond), r.rotationCalls.total)
+	b.r.rotationCalls = summarize(b.proxy.since(mark))
+	say("  all rotated in %s; %d calls", b.r.rotationWall.Round(time.Millisecond), b.r.rotationCalls.total)
+	return b.stopManager("manager-2 (restart, rotation)")
+}
 
-	r.managers = append(r.managers, managerRun{name: "manager-2 (restart, rotation)", proc: smp.finish(), wall: time.Since(mgrStart)})
-	_ = mgr.Stop(10 * time.Second)
-	mgr = nil
-
-	all := proxy.all()
+// tally computes the whole run's figures: the busiest 5-minute windows and the 429s.
+func (b *bench) tally() {
+	r := b.r
+	all := b.proxy.all()
 	r.totalCalls = len(all)
-	r.maxWindowAll = fake.MaxRequestsInWindow(5 * time.Minute)
+	r.maxWindowAll = b.fake.MaxRequestsInWindow(5 * time.Minute)
 	r.maxWindowByAccount = map[string]int{}
 	for _, a := range accounts {
 		r.maxWindowByAccount[a] = maxInWindow(all, 5*time.Minute, a)
 	}
-	r.fakeRoutes = fake.RequestCounts()
+	r.fakeRoutes = b.fake.RequestCounts()
 	for k, v := range r.fakeRoutes {
 		if strings.HasSuffix(k, " 429") {
 			r.total429 += v
 		}
 	}
 	r.m.loadEnd = loadAvg()
+}
 
-	table := r.table()
-	fmt.Println()
-	fmt.Print(table)
-	if o.out != "" {
-		path := o.out
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(root, path)
-		}
-		if err := os.WriteFile(path, []byte(r.markdown(table)), 0o644); err != nil {
-			return err
-		}
-		say("wrote %s", path)
+func (b *bench) startManager(ctx context.Context, name string) error {
+	m, smp, err := startManager(ctx, b.o, b.managerBin, b.kubeconfig, b.proxy.URL(b.fake.URL()), name)
+	if err != nil {
+		return err
 	}
+	b.mgr, b.smp, b.mgrStart = m, smp, time.Now()
 	return nil
+}
+
+// stopManager takes the manager's last /proc reading, then stops it (SIGTERM).
+func (b *bench) stopManager(label string) error {
+	b.r.managers = append(b.r.managers, managerRun{name: label, proc: b.smp.finish(), wall: time.Since(b.mgrStart)})
+	err := b.mgr.Stop(10 * time.Second)
+	b.mgr = nil
+	return err
+}
+
+func (b *bench) waitQuiet(ctx context.Context, quiet time.Duration) error {
+	return waitQuiet(ctx, b.proxy, quiet, time.Minute)
 }
 
 // traceOf says where one resource's time went: each Cloudflare call's start and end, relative to the
 // create call, and when the goal was seen met.
 func traceOf(name string, start, done time.Time, calls []call) string {
-	parts := []string{}
+	parts := make([]string, 0, len(calls))
 	for _, c := range calls {
 		parts = append(parts, fmt.Sprintf("%s %s–%s", c.route, ms(c.at.Sub(start)), ms(c.end.Sub(start))))
 	}
@@ -763,7 +845,7 @@ func waitQuiet(ctx context.Context, p *countingProxy, quiet, timeout time.Durati
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("Cloudflare requests did not stop for %s within %s", quiet, timeout)
+			return fmt.Errorf("the Cloudflare requests did not stop for %s within %s", quiet, timeout)
 		}
 		select {
 		case <-ctx.Done():

@@ -37,11 +37,11 @@ func describeMachine() machine {
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
-		return "unknown"
+		return unknown
 	}
 	f := strings.Fields(string(b))
 	if len(f) < 3 {
-		return "unknown"
+		return unknown
 	}
 	return strings.Join(f[:3], " ")
 }
@@ -50,7 +50,7 @@ func loadAvg() string {
 func busiest() string {
 	out, err := exec.Command("ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers").Output()
 	if err != nil {
-		return "unknown"
+		return unknown
 	}
 	var parts []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -68,6 +68,11 @@ func busiest() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+const (
+	unknown  = "unknown"
+	reported = "(reported)"
+)
 
 func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
 
@@ -94,7 +99,7 @@ func (r *results) rows() []row {
 
 	// Lists per sweep, per issuer (each issuer is one account's credential).
 	worstPages, worstIdeal := 0.0, 0
-	var perIssuer []string
+	perIssuer := make([]string, 0, len(accounts))
 	for i, a := range accounts {
 		s := r.restartByAccount[a]
 		pages := 0.0
@@ -102,7 +107,8 @@ func (r *results) rows() []row {
 			pages = float64(s.lists) / float64(s.sweeps)
 		}
 		ideal := (r.heldAtRestart[a] + listPageSize - 1) / listPageSize
-		perIssuer = append(perIssuer, fmt.Sprintf("%s: %d lists / %d sweep(s), %d tokens held", issuerName(i), s.lists, s.sweeps, r.heldAtRestart[a]))
+		perIssuer = append(perIssuer, fmt.Sprintf("%s: %d lists / %d sweep(s), %d tokens held",
+			issuerName(i), s.lists, s.sweeps, r.heldAtRestart[a]))
 		if pages > worstPages {
 			worstPages = pages
 		}
@@ -111,52 +117,60 @@ func (r *results) rows() []row {
 	sweepGoal := (r.o.tokens + listPageSize - 1) / listPageSize
 
 	var peak int64
-	var cpu []string
+	cpu := make([]string, 0, len(r.managers))
 	for _, m := range r.managers {
 		peak = max(peak, m.proc.hwmKiB)
 		cpu = append(cpu, fmt.Sprintf("%s: %.1f s CPU in %s", m.name, m.proc.cpu.Seconds(), secs(m.wall)))
 	}
 	maxAcct := 0
-	var perAcct []string
+	perAcct := make([]string, 0, len(accounts))
 	for i, a := range accounts {
 		maxAcct = max(maxAcct, r.maxWindowByAccount[a])
 		perAcct = append(perAcct, fmt.Sprintf("%s %d", issuerName(i), r.maxWindowByAccount[a]))
 	}
 
 	return []row{
-		{fmt.Sprintf("Cloudflare calls per mint (%d account-owned tokens, %d zones, %d accounts)", r.o.tokens, zonesPerAccount*len(accounts), len(accounts)),
-			fmt.Sprintf("%.3f (%d calls: %d creates, %d lists, %d other)", perMint, r.mintCalls.total, r.mintCalls.creates, r.mintCalls.lists, r.mintCalls.other),
+		{fmt.Sprintf("Cloudflare calls per mint (%d account-owned tokens, %d zones, %d accounts)",
+			r.o.tokens, zonesPerAccount*len(accounts), len(accounts)),
+			fmt.Sprintf("%.3f (%d calls: %d creates, %d lists, %d other)",
+				perMint, r.mintCalls.total, r.mintCalls.creates, r.mintCalls.lists, r.mintCalls.other),
 			"1.00–1.05", yes(perMint >= 1 && perMint <= 1.05)},
 		{fmt.Sprintf("Cloudflare calls per rotation (all %d, rotate annotation, grace 0s)", r.o.tokens),
-			fmt.Sprintf("%.3f (%d calls: %d creates, %d deletes, %d lists, %d other)", perRot, r.rotationCalls.total, r.rotationCalls.creates, r.rotationCalls.deletes, r.rotationCalls.lists, r.rotationCalls.other),
+			fmt.Sprintf("%.3f (%d calls: %d creates, %d deletes, %d lists, %d other)", perRot, r.rotationCalls.total,
+				r.rotationCalls.creates, r.rotationCalls.deletes, r.rotationCalls.lists, r.rotationCalls.other),
 			"2.00–2.05", yes(perRot >= 2 && perRot <= 2.05)},
 		{fmt.Sprintf("Calls on a manager restart (%d fresh tokens)", r.o.tokens),
-			fmt.Sprintf("%d creates/deletes; %d calls in all (%d lists, %d other)", restartMutations, r.restartCalls.total, r.restartCalls.lists, r.restartCalls.other),
+			fmt.Sprintf("%d creates/deletes; %d calls in all (%d lists, %d other)",
+				restartMutations, r.restartCalls.total, r.restartCalls.lists, r.restartCalls.other),
 			"0 creates/deletes", yes(restartMutations == 0)},
 		{"List calls per drift sweep, per issuer",
 			fmt.Sprintf("%.1f (%s; a page holds %d)", worstPages, strings.Join(perIssuer, "; "), listPageSize),
 			fmt.Sprintf("≤ %d per issuer (ceil(%d/%d)); fewest possible %d", sweepGoal, r.o.tokens, listPageSize, worstIdeal),
 			yes(worstPages > 0 && worstPages <= float64(sweepGoal))},
 		{fmt.Sprintf("Create → Ready with Secret, at 1 (%d runs, %s API latency)", len(r.singles), ms(r.o.latency)),
-			fmt.Sprintf("p50 %s, p99 %s (%d calls for %d mints)", ms(percentile(r.singles, .5)), ms(percentile(r.singles, .99)), r.single1.total, len(r.singles)),
+			fmt.Sprintf("p50 %s, p99 %s (%d calls for %d mints)",
+				ms(percentile(r.singles, .5)), ms(percentile(r.singles, .99)), r.single1.total, len(r.singles)),
 			fmt.Sprintf("p50 ≤ %s (latency + 100 ms)", ms(r.o.latency+100*time.Millisecond)),
 			yes(len(r.singles) > 0 && percentile(r.singles, .5) <= r.o.latency+100*time.Millisecond)},
 		{fmt.Sprintf("Create → Ready with Secret, %d at once", r.o.burst),
-			fmt.Sprintf("p50 %s, p99 %s, all in %s (%d calls)", ms(percentile(r.burst, .5)), ms(percentile(r.burst, .99)), secs(r.burstWall), r.burstCalls.total),
-			"(reported)", ""},
+			fmt.Sprintf("p50 %s, p99 %s, all in %s (%d calls)",
+				ms(percentile(r.burst, .5)), ms(percentile(r.burst, .99)), secs(r.burstWall), r.burstCalls.total),
+			reported, ""},
 		{fmt.Sprintf("Create → Ready with Secret, %d at once", r.o.tokens),
-			fmt.Sprintf("p50 %s, p99 %s, all in %s; %d answers 429", ms(percentile(r.mass, .5)), ms(percentile(r.mass, .99)), secs(r.massWall), r.mintCalls.status429),
+			fmt.Sprintf("p50 %s, p99 %s, all in %s; %d answers 429",
+				ms(percentile(r.mass, .5)), ms(percentile(r.mass, .99)), secs(r.massWall), r.mintCalls.status429),
 			"all within 60 s, no 429", yes(r.massWall <= time.Minute && r.mintCalls.status429 == 0)},
 		{fmt.Sprintf("Rotation of %d, annotation → Ready with the new token, old one revoked", r.o.tokens),
 			fmt.Sprintf("p50 %s, p99 %s, all in %s", ms(percentile(r.rotation, .5)), ms(percentile(r.rotation, .99)), secs(r.rotationWall)),
-			"(reported)", ""},
+			reported, ""},
 		{fmt.Sprintf("Manager peak RSS (VmHWM), %d CloudflareTokens + %d unrelated %d KiB Secrets", r.o.tokens, r.o.secrets, r.o.secretSize>>10),
 			fmt.Sprintf("%.1f MiB", float64(peak)/1024),
 			"< 64 MiB", yes(peak > 0 && peak < 64*1024)},
-		{"Manager CPU (utime+stime)", strings.Join(cpu, "; "), "(reported)", ""},
+		{"Manager CPU (utime+stime)", strings.Join(cpu, "; "), reported, ""},
 		{"429 answers during the whole run", fmt.Sprint(r.total429), "0", yes(r.total429 == 0)},
 		{"Most requests in any 5-minute window",
-			fmt.Sprintf("%d all credentials; per credential: %s (%d requests in the whole run)", r.maxWindowAll, strings.Join(perAcct, ", "), r.totalCalls),
+			fmt.Sprintf("%d all credentials; per credential: %s (%d requests in the whole run)",
+				r.maxWindowAll, strings.Join(perAcct, ", "), r.totalCalls),
 			fmt.Sprintf("≤ %d per credential (--api-requests-per-5m; Cloudflare: 1200)", r.o.budget),
 			yes(maxAcct <= r.o.budget)},
 	}
@@ -196,12 +210,14 @@ func (r *results) markdown(table string) string {
 	fmt.Fprintf(&b, "- date: %s\n", r.m.date)
 	fmt.Fprintf(&b, "- machine: %d cores (nproc), %s memory, %s\n", r.m.nproc, r.m.memTotal, r.m.kernel)
 	fmt.Fprintf(&b, "- Go: %s\n", r.m.goVersion)
-	fmt.Fprintf(&b, "- kube-apiserver: %s; etcd: %s (envtest, `--quota-backend-bytes=%d`)\n", r.m.apiserverVersion, r.m.etcdVersion, o.etcdQuota)
+	fmt.Fprintf(&b, "- kube-apiserver: %s; etcd: %s (envtest, `--quota-backend-bytes=%d`)\n",
+		r.m.apiserverVersion, r.m.etcdVersion, o.etcdQuota)
 	fmt.Fprintf(&b, "- load average (1, 5, 15 min) at the start: %s; at the end: %s\n", r.m.loadStart, r.m.loadEnd)
 	fmt.Fprintf(&b, "- busiest other processes at the start (ps, %%CPU): %s\n", r.m.busyStart)
 	fmt.Fprintf(&b, "- fake Cloudflare API (`cloudflaretest`, in the harness' process, behind a counting proxy): %s per answer, "+
 		"Cloudflare's limits (1200 requests / 5 min per credential, 500 tokens per account)\n", ms(o.latency))
-	fmt.Fprintf(&b, "- manager: `bin/manager` as its own process, `--api-requests-per-5m=%d`, default concurrency and drift interval\n", o.budget)
+	fmt.Fprintf(&b, "- manager: `bin/manager` as its own process, `--api-requests-per-5m=%d`, "+
+		"default concurrency and drift interval\n", o.budget)
 	fmt.Fprintf(&b, "- workload: %d CloudflareTokens (tokenOwner Account), %d per account, %d per zone, one zone and "+
 		"`Zone Read` + `DNS Write` each, `rotationGracePeriod: 0s`; %d unrelated Secrets of %d KiB created before the manager starts "+
 		"(took %s)\n", o.tokens, o.tokens/len(accounts), o.tokens/(zonesPerAccount*len(accounts)), o.secrets, o.secretSize>>10, secs(r.blobs))
@@ -224,7 +240,8 @@ func (r *results) markdown(table string) string {
 		}
 	}
 	if len(r.micro) > 0 {
-		fmt.Fprintf(&b, "\n## Micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem -benchtime %s %s`\n\n", o.benchtime, strings.Join(microPackages, " "))
+		fmt.Fprintf(&b, "\n## Micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem -benchtime %s %s`\n\n",
+			o.benchtime, strings.Join(microPackages, " "))
 		b.WriteString("| package | benchmark | ns/op | B/op | allocs/op |\n| --- | --- | --- | --- | --- |\n")
 		for _, m := range r.micro {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m.pkg, m.name, m.nsPerOp, m.bPerOp, m.allocsPer)

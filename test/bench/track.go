@@ -150,7 +150,8 @@ func (t *tracker) check(name string, now time.Time) {
 }
 
 // wait returns the goals' durations once all are met, or an error naming how many are not after timeout.
-func (t *tracker) wait(ctx context.Context, names []string, timeout time.Duration) (durations []time.Duration, first, last time.Time, err error) {
+func (t *tracker) wait(ctx context.Context, names []string, timeout time.Duration) (
+	durations []time.Duration, first, last time.Time, err error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		t.mu.Lock()
