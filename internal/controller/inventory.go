@@ -88,13 +88,14 @@ func (inv *Inventory) Count(key string) (int, bool) {
 }
 
 // Reserve takes a slot for a token about to be created, if the owner holds (with the creates under way)
-// fewer than limit tokens; the first question about a credential sweeps it, so that tokens the operator
-// did not make count too. release gives the slot back; call it after Add, or after a failed create.
+// fewer than limit tokens. The count comes from a sweep no older than the interval, so that tokens the
+// operator did not make count too. release gives the slot back; call it after Add, or after a failed create.
 func (inv *Inventory) Reserve(ctx context.Context, key string, cl cloudflare.Client, limit int) (release func(), held int, err error) {
 	l := inv.list(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.sweptAt.IsZero() {
+	if inv.Now().Sub(l.sweptAt) >= inv.Interval {
+		// Tokens deleted or made elsewhere change the count: a stale one could refuse forever.
 		if err := l.sweep(ctx, cl, inv.Now()); err != nil {
 			return nil, 0, err
 		}
