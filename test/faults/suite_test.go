@@ -53,7 +53,8 @@ var _ = BeforeSuite(func() {
 	if os.Getenv("FAULTS_LOG") == "info" {
 		level = zapcore.InfoLevel
 	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(level)))
+	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(level),
+		zap.StacktraceLevel(zapcore.PanicLevel)))
 	suiteCtx, cancel = context.WithCancel(context.Background())
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
 	Expect(cfv1.AddToScheme(scheme)).To(Succeed())
