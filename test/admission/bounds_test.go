@@ -42,11 +42,11 @@ func deniedBy(policy, message string) string {
 	return fmt.Sprintf("ValidatingAdmissionPolicy '%s' with binding '%s' denied request: %s", policy, policy, message)
 }
 
-func expectDenied(err error, policy, message string) {
+func expectDenied(err error, message string) {
 	GinkgoHelper()
 	Expect(err).To(HaveOccurred())
 	Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
-	Expect(err.Error()).To(HaveSuffix(deniedBy(policy, message)))
+	Expect(err.Error()).To(HaveSuffix(deniedBy(clusterPolicy, message)))
 }
 
 var _ = Describe("UPDATEs of a CloudflareToken", Ordered, func() {
@@ -56,16 +56,16 @@ var _ = Describe("UPDATEs of a CloudflareToken", Ordered, func() {
 
 		wider := tok.DeepCopy()
 		wider.Spec.Zones = append(wider.Spec.Zones, "example.org")
-		expectDenied(k8sClient.Update(ctx, wider), clusterPolicy, "spec.zones: zone 'example.org' is not in "+boundedZones)
+		expectDenied(k8sClient.Update(ctx, wider), "spec.zones: zone 'example.org' is not in "+boundedZones)
 
 		longer := tok.DeepCopy()
 		longer.Spec.TTL = hours(1001)
-		expectDenied(k8sClient.Update(ctx, longer), clusterPolicy,
+		expectDenied(k8sClient.Update(ctx, longer),
 			"spec.ttl: 1001h0m0s exceeds ClusterTokenIssuer bounded's spec.maxTTL 1000h0m0s")
 
 		moved := tok.DeepCopy()
 		moved.Spec.SourceRanges.Allow = []cfv1.CIDR{"203.0.112.0/24"}
-		expectDenied(k8sClient.Update(ctx, moved), clusterPolicy,
+		expectDenied(k8sClient.Update(ctx, moved),
 			"spec.sourceRanges.allow: 203.0.112.0/24 is outside "+boundedRanges+" [203.0.113.0/24]")
 
 		narrower := tok.DeepCopy()
@@ -121,7 +121,7 @@ var _ = Describe("UPDATEs of a CloudflareToken", Ordered, func() {
 		// A change of scope is judged against the issuer as it is now.
 		changed := tok.DeepCopy()
 		changed.Spec.TTL = hours(24)
-		expectDenied(k8sClient.Update(ctx, changed), clusterPolicy,
+		expectDenied(k8sClient.Update(ctx, changed),
 			"spec.zones: zone 'example.net' is not in ClusterTokenIssuer tightened's spec.allowedZones [example.com]")
 
 		// Deletion: the finalizer is removed by an UPDATE that must pass.
@@ -147,14 +147,6 @@ func rowsFor(policy, rule string) []row {
 		}
 	}
 	return out
-}
-
-func describe(rows []row) string {
-	names := make([]string, 0, len(rows))
-	for _, r := range rows {
-		names = append(names, r.desc)
-	}
-	return strings.Join(names, "; ")
 }
 
 // longName is a distinct name of exactly n characters ending in suffix.

@@ -23,13 +23,14 @@ func validations(p *unstructured.Unstructured) []any {
 	return v
 }
 
-func manifest(kind, name string) *unstructured.Unstructured {
+// policyManifest is a ValidatingAdmissionPolicy as config/admission writes it.
+func policyManifest(name string) *unstructured.Unstructured {
 	for _, m := range manifests {
-		if m.GetKind() == kind && m.GetName() == name {
+		if m.GetKind() == "ValidatingAdmissionPolicy" && m.GetName() == name {
 			return m
 		}
 	}
-	Fail("config/admission has no " + kind + " " + name)
+	Fail("config/admission has no ValidatingAdmissionPolicy " + name)
 	return nil
 }
 
@@ -48,7 +49,7 @@ var _ = Describe("The policies", func() {
 	})
 
 	It("would report a CEL typo in status.typeChecking (so that the check above means something)", func() {
-		typo := manifest("ValidatingAdmissionPolicy", clusterPolicy).DeepCopy()
+		typo := policyManifest(clusterPolicy).DeepCopy()
 		typo.SetName("typo-check")
 		v := validations(typo)
 		// A field of the token that does not exist, and one of the issuer (the params) misspelt.
@@ -70,7 +71,7 @@ var _ = Describe("The policies", func() {
 	})
 
 	It("judge a TokenIssuer exactly as a ClusterTokenIssuer, but for the namespaceSelector", func() {
-		cluster, local := manifest("ValidatingAdmissionPolicy", clusterPolicy), manifest("ValidatingAdmissionPolicy", tokenPolicy)
+		cluster, local := policyManifest(clusterPolicy), policyManifest(tokenPolicy)
 		asLocal := func(obj any) string {
 			s := strings.ReplaceAll(toJSON(obj), "ClusterTokenIssuer", "TokenIssuer")
 			return strings.ReplaceAll(s, "clustertokenissuer", "tokenissuer")
@@ -114,7 +115,7 @@ var _ = Describe("The policies", func() {
 
 	It("are each needed by a row: removing a validation changes the outcome of every row it decides", func() {
 		for _, name := range []string{clusterPolicy, tokenPolicy, warnPolicy} {
-			original := validations(manifest("ValidatingAdmissionPolicy", name))
+			original := validations(policyManifest(name))
 			DeferCleanup(restoreValidations, name, original)
 			for i, v := range original {
 				rule := v.(map[string]any)["message"].(string)
@@ -232,7 +233,7 @@ spec:
 		for _, name := range []string{clusterPolicy, tokenPolicy, warnPolicy} {
 			p := rendered["cloudflare-token-operator-"+name]
 			Expect(p).NotTo(BeNil(), name)
-			Expect(toJSON(p.Object["spec"])).To(Equal(toJSON(manifest("ValidatingAdmissionPolicy", name).Object["spec"])))
+			Expect(toJSON(p.Object["spec"])).To(Equal(toJSON(policyManifest(name).Object["spec"])))
 		}
 		for _, b := range bindings {
 			Expect(b.GetName()).To(HavePrefix("cloudflare-token-operator-"))

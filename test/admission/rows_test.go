@@ -37,7 +37,7 @@ func (r row) verify(dryRun bool) error {
 	err := k8sClient.Create(ctx, obj, opts...)
 	got := warnings.list()
 	if r.denied != "" {
-		want := fmt.Sprintf("ValidatingAdmissionPolicy '%s' with binding '%s' denied request: %s", r.policy, r.policy, r.denied)
+		want := deniedBy(r.policy, r.denied)
 		switch {
 		case err == nil:
 			return fmt.Errorf("admitted, want denied with %q", want)

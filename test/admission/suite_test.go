@@ -122,7 +122,7 @@ func readAdmissionManifests() []*unstructured.Unstructured {
 	}
 	Expect(yaml.Unmarshal(raw, &kustomization)).To(Succeed())
 	Expect(kustomization.Resources).NotTo(BeEmpty())
-	var out []*unstructured.Unstructured
+	out := make([]*unstructured.Unstructured, 0, 2*len(kustomization.Resources))
 	for _, file := range kustomization.Resources {
 		data, err := os.ReadFile(filepath.Join(dir, file))
 		Expect(err).NotTo(HaveOccurred())
