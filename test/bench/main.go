@@ -105,7 +105,7 @@ type machine struct {
 	date, goVersion, apiserverVersion, etcdVersion, kernel string
 	nproc                                                  int
 	memTotal                                               string
-	loadStart, loadEnd                                     string
+	loadStart, loadEnd, loadMax                            string
 	busyStart                                              string
 }
 
@@ -175,6 +175,8 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	b := &bench{o: o, r: &results{o: o}, root: root, managerBin: filepath.Join(root, "bin", "manager")}
 	b.r.m = describeMachine()
+	stopLoad := b.r.m.watchLoad()
+	defer stopLoad()
 	say("machine: %d cores, %s memory, load %s; busiest processes: %s", b.r.m.nproc, b.r.m.memTotal, b.r.m.loadStart, b.r.m.busyStart)
 
 	if o.micro {
@@ -541,6 +543,7 @@ func (b *bench) tally() {
 		}
 	}
 	r.m.loadEnd = loadAvg()
+	r.m.loadMax = r.m.maxLoad()
 }
 
 func (b *bench) startManager(ctx context.Context, name string) error {

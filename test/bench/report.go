@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 )
@@ -73,6 +75,41 @@ const (
 	unknown  = "unknown"
 	reported = "(reported)"
 )
+
+var (
+	loadMu   sync.Mutex
+	loadPeak float64
+)
+
+// watchLoad samples the 1-minute load average every 5 s until the returned function is called.
+func (m *machine) watchLoad() func() {
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			if f := strings.Fields(loadAvg()); len(f) > 0 {
+				if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+					loadMu.Lock()
+					loadPeak = max(loadPeak, v)
+					loadMu.Unlock()
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(stop) }
+}
+
+func (m *machine) maxLoad() string {
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	return strconv.FormatFloat(loadPeak, 'f', 2, 64)
+}
 
 func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
 
@@ -212,7 +249,8 @@ func (r *results) markdown(table string) string {
 	fmt.Fprintf(&b, "- Go: %s\n", r.m.goVersion)
 	fmt.Fprintf(&b, "- kube-apiserver: %s; etcd: %s (envtest, `--quota-backend-bytes=%d`)\n",
 		r.m.apiserverVersion, r.m.etcdVersion, o.etcdQuota)
-	fmt.Fprintf(&b, "- load average (1, 5, 15 min) at the start: %s; at the end: %s\n", r.m.loadStart, r.m.loadEnd)
+	fmt.Fprintf(&b, "- load average (1, 5, 15 min) at the start: %s; at the end: %s; highest 1-minute figure during the run: %s\n",
+		r.m.loadStart, r.m.loadEnd, r.m.loadMax)
 	fmt.Fprintf(&b, "- busiest other processes at the start (ps, %%CPU): %s\n", r.m.busyStart)
 	fmt.Fprintf(&b, "- fake Cloudflare API (`cloudflaretest`, in the harness' process, behind a counting proxy): %s per answer, "+
 		"Cloudflare's limits (1200 requests / 5 min per credential, 500 tokens per account)\n", ms(o.latency))
