@@ -32,6 +32,12 @@ const (
 	ConditionStalled = "Stalled"
 )
 
+// Issuer kinds, as spec.issuerRef.kind names them.
+const (
+	KindTokenIssuer        = "TokenIssuer"
+	KindClusterTokenIssuer = "ClusterTokenIssuer"
+)
+
 // Labels and annotations the operator writes.
 const (
 	LabelManagedBy         = "app.kubernetes.io/managed-by"

@@ -103,9 +103,9 @@ func (r *CloudflareTokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&cfv1.CloudflareToken{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
-		Watches(&cfv1.TokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer("TokenIssuer")),
+		Watches(&cfv1.TokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer(cfv1.KindTokenIssuer)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		Watches(&cfv1.ClusterTokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer("ClusterTokenIssuer")),
+		Watches(&cfv1.ClusterTokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer(cfv1.KindClusterTokenIssuer)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tokensInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).

@@ -51,7 +51,7 @@ var _ = Describe("crash safety", Serial, func() {
 
 	It("makes no token create or delete call when the manager restarts with fresh tokens", func() {
 		ns := newNamespace()
-		var toks []*cfv1.CloudflareToken
+		toks := make([]*cfv1.CloudflareToken, 0, 3)
 		for _, name := range []string{"a", "b", "c"} {
 			t := newToken(ns, name)
 			Expect(k8sClient.Create(suiteCtx, t)).To(Succeed())

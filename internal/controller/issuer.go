@@ -38,7 +38,8 @@ func (i *issuer) key() string {
 // inventoryKey is shared by every issuer that mints through the same credential, owner and account, since
 // they see the same list of tokens at Cloudflare.
 func (i *issuer) inventoryKey() string {
-	return strings.Join([]string{cloudflare.CredentialHash(i.config.Credential), string(i.config.Owner), i.config.AccountID, i.config.BaseURL}, "/")
+	c := i.config
+	return strings.Join([]string{cloudflare.CredentialHash(c.Credential), string(c.Owner), c.AccountID, c.BaseURL}, "/")
 }
 
 // ready reports the issuer's Ready condition as its controller last set it for its current generation.
@@ -64,13 +65,14 @@ type IssuerLoader struct {
 // loadIssuerObject reads the issuer a CloudflareToken refers to.
 func (l *IssuerLoader) loadIssuerObject(ctx context.Context, ref cfv1.IssuerRef, namespace string) (*issuer, error) {
 	switch ref.Kind {
-	case "TokenIssuer":
+	case cfv1.KindTokenIssuer:
 		obj := &cfv1.TokenIssuer{}
 		if err := l.Client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, obj); err != nil {
-			return nil, notFoundAsRefusal(err, "IssuerNotFound", "spec.issuerRef: TokenIssuer %q not found in namespace %q (a TokenIssuer serves only its own namespace)", ref.Name, namespace)
+			return nil, notFoundAsRefusal(err, "IssuerNotFound",
+				"spec.issuerRef: TokenIssuer %q not found in namespace %q (a TokenIssuer serves only its own namespace)", ref.Name, namespace)
 		}
 		return tokenIssuer(obj), nil
-	case "ClusterTokenIssuer":
+	case cfv1.KindClusterTokenIssuer:
 		obj := &cfv1.ClusterTokenIssuer{}
 		if err := l.Client.Get(ctx, types.NamespacedName{Name: ref.Name}, obj); err != nil {
 			return nil, notFoundAsRefusal(err, "IssuerNotFound", "spec.issuerRef: ClusterTokenIssuer %q not found", ref.Name)
@@ -81,12 +83,12 @@ func (l *IssuerLoader) loadIssuerObject(ctx context.Context, ref cfv1.IssuerRef,
 }
 
 func tokenIssuer(obj *cfv1.TokenIssuer) *issuer {
-	return &issuer{kind: "TokenIssuer", name: obj.Name, namespace: obj.Namespace, obj: obj, spec: &obj.Spec,
+	return &issuer{kind: cfv1.KindTokenIssuer, name: obj.Name, namespace: obj.Namespace, obj: obj, spec: &obj.Spec,
 		status: &obj.Status, accountID: obj.Spec.AccountID}
 }
 
 func clusterTokenIssuer(obj *cfv1.ClusterTokenIssuer) *issuer {
-	return &issuer{kind: "ClusterTokenIssuer", name: obj.Name, obj: obj, spec: &obj.Spec.IssuerSpec,
+	return &issuer{kind: cfv1.KindClusterTokenIssuer, name: obj.Name, obj: obj, spec: &obj.Spec.IssuerSpec,
 		status: &obj.Status, namespaceSelector: obj.Spec.NamespaceSelector, accountID: obj.Spec.AccountID}
 }
 

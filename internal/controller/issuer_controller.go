@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -75,7 +76,7 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		r.reportQuota(iss)
 		return ctrl.Result{RequeueAfter: wait}, r.Status().Patch(ctx, iss.obj, client.MergeFrom(base))
 	}
-	res, verr := r.verify(ctx, iss, now)
+	res, verr := r.verify(ctx, iss)
 	st.LastVerifiedAt = timePtr(now.Truncate(time.Second))
 	if err := r.Status().Patch(ctx, iss.obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
 		return res, fmt.Errorf("writing status: %w", err)
@@ -84,7 +85,7 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 }
 
 func (r *IssuerReconciler) load(ctx context.Context, req ctrl.Request) (*issuer, error) {
-	if r.Kind == "ClusterTokenIssuer" {
+	if r.Kind == cfv1.KindClusterTokenIssuer {
 		obj := &cfv1.ClusterTokenIssuer{}
 		if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 			return nil, err
@@ -113,7 +114,7 @@ func (r *IssuerReconciler) untilNextVerify(iss *issuer, now time.Time) time.Dura
 }
 
 // verify checks the credential at Cloudflare and sets Ready.
-func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer, now time.Time) (ctrl.Result, error) {
+func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer) (ctrl.Result, error) {
 	st := iss.status
 	gen := iss.obj.GetGeneration()
 	set := func(status metav1.ConditionStatus, reason, msg string) {
@@ -170,12 +171,12 @@ func (r *IssuerReconciler) reportQuota(iss *issuer) {
 // SetupWithManager watches the issuers of r.Kind.
 func (r *IssuerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	var obj client.Object = &cfv1.TokenIssuer{}
-	if r.Kind == "ClusterTokenIssuer" {
+	if r.Kind == cfv1.KindClusterTokenIssuer {
 		obj = &cfv1.ClusterTokenIssuer{}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Named(map[string]string{"TokenIssuer": "tokenissuer", "ClusterTokenIssuer": "clustertokenissuer"}[r.Kind]).
+		Named(strings.ToLower(r.Kind)).
 		Complete(r)
 }
 

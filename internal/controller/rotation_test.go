@@ -91,7 +91,7 @@ var _ = Describe("rotation", func() {
 
 		// Every replaced token is revoked once its one-second grace period is over.
 		Eventually(func() []string {
-			var live []string
+			live := make([]string, 0, 2)
 			for _, t := range liveTokensOf(tok) {
 				live = append(live, t.ID)
 			}

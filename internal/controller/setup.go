@@ -78,7 +78,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	loader := &IssuerLoader{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		OperatorNamespace: cfg.OperatorNamespace, BaseURL: cfg.CloudflareAPIURL}
 
-	for _, kind := range []string{"TokenIssuer", "ClusterTokenIssuer"} {
+	for _, kind := range []string{cfv1.KindTokenIssuer, cfv1.KindClusterTokenIssuer} {
 		if err := (&IssuerReconciler{Client: mgr.GetClient(), Issuers: loader, Factory: factory, Inventory: inventory,
 			Kind: kind, VerifyInterval: cfg.VerifyInterval, Now: cfg.Now, Observer: cfg.Observer}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", kind, err)

@@ -18,7 +18,7 @@ var _ = Describe("orphan sweeper", func() {
 		zone := fake.ZoneID("example.net")
 		policy := []cloudflaretest.Policy{{Effect: "allow", PermissionGroupIDs: []string{cloudflaretest.PermZoneRead},
 			Resources: map[string]any{cloudflare.ZoneResource(zone): "*"}}}
-		var orphans, foreign []string
+		orphans, foreign := make([]string, 0, 3), make([]string, 0, 2)
 		for i := range 3 {
 			name := controller.TokenName{Cluster: controller.ClusterHash(clusterName), UID: uuid.NewUUID(), Serial: 1}.
 				Format("gone", fmt.Sprintf("deleted-without-finalizer-%d", i))

@@ -17,7 +17,7 @@ import (
 const issuerIndex = "spec.issuerRef"
 
 func issuerIndexValue(kind, namespace, name string) string {
-	if kind == "ClusterTokenIssuer" {
+	if kind == cfv1.KindClusterTokenIssuer {
 		return kind + "/" + name
 	}
 	return kind + "/" + namespace + "/" + name

@@ -115,7 +115,8 @@ func resolveScope(ctx context.Context, cl cloudflare.Client, tok *cfv1.Cloudflar
 		}
 		if len(accountGroups) > 0 {
 			if iss.accountID == "" {
-				return nil, refuse("AccountRequired", "%s: account-scoped permissions %v need spec.accountID on the issuer", field, names(accountGroups))
+				return nil, refuse("AccountRequired", "%s: account-scoped permissions %v need spec.accountID on the issuer",
+					field, names(accountGroups))
 			}
 			res := map[string]any{cloudflare.AccountResource(iss.accountID): "*"}
 			out.policies = append(out.policies, cloudflare.Policy{Effect: effect, PermissionGroupIDs: ids(accountGroups), Resources: res})
@@ -138,7 +139,8 @@ func resolveScope(ctx context.Context, cl cloudflare.Client, tok *cfv1.Cloudflar
 
 // splitByScope sorts groups into zone- and account-scoped ones; user-level groups (such as API Tokens
 // Write) are never minted, because a token carrying them could mint tokens itself.
-func splitByScope(groups []cloudflare.PermissionGroup, p cfv1.Policy, field string) (zone, account []cloudflare.PermissionGroup, err error) {
+func splitByScope(groups []cloudflare.PermissionGroup, p cfv1.Policy, field string) (
+	zone, account []cloudflare.PermissionGroup, err error) {
 	prefer := cloudflare.ScopeZone
 	if p.Account {
 		prefer = cloudflare.ScopeAccount
@@ -147,13 +149,15 @@ func splitByScope(groups []cloudflare.PermissionGroup, p cfv1.Policy, field stri
 		switch scopeOf(g, prefer) {
 		case cloudflare.ScopeZone:
 			if p.Account {
-				return nil, nil, refuse("PermissionScopeMismatch", "%s: permission %q is zone-scoped; name zones for it, not account: true", field, g.Name)
+				return nil, nil, refuse("PermissionScopeMismatch",
+					"%s: permission %q is zone-scoped; name zones for it, not account: true", field, g.Name)
 			}
 			zone = append(zone, g)
 		case cloudflare.ScopeAccount:
 			account = append(account, g)
 		default:
-			return nil, nil, refuse("PermissionNotMintable", "%s: permission %q is user-level and cannot be delegated to a minted token", field, g.Name)
+			return nil, nil, refuse("PermissionNotMintable",
+				"%s: permission %q is user-level and cannot be delegated to a minted token", field, g.Name)
 		}
 	}
 	return zone, account, nil

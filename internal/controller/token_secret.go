@@ -107,7 +107,8 @@ func readSecret(ctx context.Context, r client.Reader, tok *cfv1.CloudflareToken)
 
 // writeSecret writes the token value into the Secret, creating it when missing. A Secret of that name that
 // the operator did not create is refused, not overwritten.
-func writeSecret(ctx context.Context, c client.Client, scheme *runtime.Scheme, tok *cfv1.CloudflareToken, value cloudflare.Secret, tokenID string, expiresAt time.Time) error {
+func writeSecret(ctx context.Context, c client.Client, scheme *runtime.Scheme, tok *cfv1.CloudflareToken,
+	value cloudflare.Secret, tokenID string, expiresAt time.Time) error {
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: tok.Namespace, Name: secretName(tok)}}
 	existing, err := readSecret(ctx, c, tok)
 	if err != nil {

@@ -152,7 +152,7 @@ func (r *CloudflareTokenReconciler) stillServing(tok *cfv1.CloudflareToken, now 
 
 // issuerKeyOf names the issuer a token refers to, as issuer.key does.
 func issuerKeyOf(tok *cfv1.CloudflareToken) string {
-	if tok.Spec.IssuerRef.Kind == "TokenIssuer" {
+	if tok.Spec.IssuerRef.Kind == cfv1.KindTokenIssuer {
 		return "TokenIssuer/" + tok.Namespace + "/" + tok.Spec.IssuerRef.Name
 	}
 	return tok.Spec.IssuerRef.Kind + "/" + tok.Spec.IssuerRef.Name
