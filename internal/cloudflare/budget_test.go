@@ -10,10 +10,9 @@ import (
 
 // fakeClock is a settable clock; its sleep advances it instead of waiting, so no test depends on timing.
 type fakeClock struct {
-	mu     sync.Mutex
-	t      time.Time
-	slept  []time.Duration
-	sleeps atomic.Int32
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
 }
 
 func newFakeClock() *fakeClock {

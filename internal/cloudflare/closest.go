@@ -5,9 +5,12 @@ import (
 	"strings"
 )
 
-// closest returns up to n names nearest to ref by edit distance (case-insensitive), nearest first, leaving
+// maxSuggestions is how many names closest suggests at most.
+const maxSuggestions = 3
+
+// closest returns up to maxSuggestions names nearest to ref by edit distance (case-insensitive), nearest first, leaving
 // out names so far away that suggesting them would be noise.
-func closest(ref string, names []string, n int) []string {
+func closest(ref string, names []string) []string {
 	ref = strings.ToLower(strings.TrimSpace(ref))
 	limit := len(ref) / 3
 	if limit < 3 {
@@ -31,7 +34,7 @@ func closest(ref string, names []string, n int) []string {
 	})
 	var out []string
 	for _, h := range hits {
-		if len(out) == n {
+		if len(out) == maxSuggestions {
 			break
 		}
 		out = append(out, h.name)

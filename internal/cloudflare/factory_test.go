@@ -73,13 +73,13 @@ func TestFactoryForgetsIdleClients(t *testing.T) {
 
 func TestClosest(t *testing.T) {
 	names := []string{"Zone Read", "Zone Write", "DNS Read", "DNS Write", "Workers Scripts Write"}
-	if got := closest("DNS Wrte", names, 3); !reflect.DeepEqual(got, []string{"DNS Write"}) {
+	if got := closest("DNS Wrte", names); !reflect.DeepEqual(got, []string{"DNS Write"}) {
 		t.Errorf("closest(DNS Wrte) = %v", got)
 	}
-	if got := closest("zone read", names, 3); len(got) == 0 || got[0] != "Zone Read" {
+	if got := closest("zone read", names); len(got) == 0 || got[0] != "Zone Read" {
 		t.Errorf("closest is not case-insensitive: %v", got)
 	}
-	if got := closest("Billing Admin", names, 3); len(got) != 0 {
+	if got := closest("Billing Admin", names); len(got) != 0 {
 		t.Errorf("closest suggests far names: %v", got)
 	}
 }

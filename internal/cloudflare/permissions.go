@@ -38,7 +38,7 @@ func (c *sdkClient) ResolvePermissionGroupsScoped(ctx context.Context, refs []st
 		g, ok := pickGroup(catalogue, strings.TrimSpace(ref), preferScope)
 		if !ok {
 			if unknown == nil {
-				candidates = closest(ref, groupNames(catalogue), 3)
+				candidates = closest(ref, groupNames(catalogue))
 			}
 			unknown = append(unknown, fmt.Sprintf("%q", ref))
 			continue

@@ -96,7 +96,7 @@ func (c *sdkClient) zoneByName(ctx context.Context, op, name string) (Zone, erro
 	if c.cfg.AccountID != "" {
 		e.Message += " in account " + c.cfg.AccountID
 	}
-	e.Candidates = closest(name, c.zoneCandidates(ctx), 3)
+	e.Candidates = closest(name, c.zoneCandidates(ctx))
 	return Zone{}, e
 }
 

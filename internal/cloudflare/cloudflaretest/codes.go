@@ -31,5 +31,6 @@ const (
 	msgUnauthorized = "Unauthorized to access requested resource"
 	msgAuthError    = "Authentication error"
 	msgRateLimited  = "Please wait and consider throttling your request speed"
-	msgBlockedTLD   = "You cannot use this API for domains with a .cf, .ga, .gq, .ml, or .tk TLD (freenom). For this TLD, please use the Dashboard to manage your DNS."
+	msgBlockedTLD   = "You cannot use this API for domains with a .cf, .ga, .gq, .ml, or .tk TLD (freenom). " +
+		"For this TLD, please use the Dashboard to manage your DNS."
 )

@@ -41,7 +41,7 @@ func keyClient(srv *cloudflaretest.Server, key, email string) *cloudflare.Client
 }
 
 // wantCFError asserts err is a Cloudflare error with this HTTP status and first error code.
-func wantCFError(t *testing.T, err error, status int, code int64) *cloudflare.Error {
+func wantCFError(t *testing.T, err error, status int, code int64) {
 	t.Helper()
 	var cfErr *cloudflare.Error
 	if !errors.As(err, &cfErr) {
@@ -50,6 +50,14 @@ func wantCFError(t *testing.T, err error, status int, code int64) *cloudflare.Er
 	if cfErr.StatusCode != status || len(cfErr.Errors) == 0 || cfErr.Errors[0].Code != code {
 		t.Fatalf("want HTTP %d code %d, got HTTP %d errors %+v", status, code, cfErr.StatusCode, cfErr.Errors)
 	}
+}
+
+// asCFError is wantCFError for tests that go on to inspect the error: it returns the asserted Cloudflare error.
+func asCFError(t *testing.T, err error, status int, code int64) *cloudflare.Error {
+	t.Helper()
+	wantCFError(t, err, status, code)
+	var cfErr *cloudflare.Error
+	errors.As(err, &cfErr) // wantCFError has made sure it is one
 	return cfErr
 }
 

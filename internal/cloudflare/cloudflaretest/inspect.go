@@ -105,8 +105,9 @@ func (s *Server) infoOf(t *token) TokenInfo {
 func (s *Server) Tokens() []TokenInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []TokenInfo{}
-	for _, t := range s.liveTokens(func(*token) bool { return true }) {
+	live := s.liveTokens(func(*token) bool { return true })
+	out := make([]TokenInfo, 0, len(live))
+	for _, t := range live {
 		out = append(out, s.infoOf(t))
 	}
 	return out
@@ -149,7 +150,7 @@ type DNSRecord struct{ ID, ZoneID, Type, Name, Content string }
 func (s *Server) DNSRecords(zoneID string) []DNSRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []DNSRecord{}
+	out := make([]DNSRecord, 0, len(s.records[zoneID]))
 	for _, r := range s.records[zoneID] {
 		out = append(out, DNSRecord{ID: r.id, ZoneID: r.zoneID, Type: r.typ, Name: r.name, Content: r.content})
 	}

@@ -29,13 +29,13 @@ func TestRateLimitBitesAtTheConfiguredNumber(t *testing.T) {
 			t.Fatalf("request %d: %v", i+1, err)
 		}
 	}
-	e := wantCFError(t, get(), http.StatusTooManyRequests, 971)
+	e := asCFError(t, get(), http.StatusTooManyRequests, 971)
 	if ra := e.Response.Header.Get("Retry-After"); ra != "60" {
 		t.Fatalf("Retry-After %q, want 60", ra)
 	}
 	// Blocked for the whole window, even after the sliding window would have room again.
 	clk.Advance(30 * time.Second)
-	e = wantCFError(t, get(), http.StatusTooManyRequests, 971)
+	e = asCFError(t, get(), http.StatusTooManyRequests, 971)
 	if ra := e.Response.Header.Get("Retry-After"); ra != "30" {
 		t.Fatalf("Retry-After %q, want 30", ra)
 	}
@@ -51,11 +51,11 @@ func TestRateLimitBitesAtTheConfiguredNumber(t *testing.T) {
 	if n := srv.RequestCounts()["GET /zones/{zone_id} 429"]; n != 2 {
 		t.Fatalf("429s counted %d, want 2", n)
 	}
-	if max := srv.MaxRequestsInWindow(5 * time.Minute); max != 14 {
-		t.Fatalf("max in window %d, want 14", max)
+	if peak := srv.MaxRequestsInWindow(5 * time.Minute); peak != 14 {
+		t.Fatalf("max in window %d, want 14", peak)
 	}
-	if max := srv.MaxRequestsInWindow(time.Second); max != 11 {
-		t.Fatalf("max in a second %d, want 11 (same fake instant)", max)
+	if peak := srv.MaxRequestsInWindow(time.Second); peak != 11 {
+		t.Fatalf("max in a second %d, want 11 (same fake instant)", peak)
 	}
 }
 
@@ -89,7 +89,7 @@ func TestFaults(t *testing.T) {
 
 	srv.SetRateLimitStorm(true)
 	_, err = c.User.Tokens.Verify(ctx)
-	if e := wantCFError(t, err, http.StatusTooManyRequests, 971); e.Response.Header.Get("Retry-After") == "" {
+	if e := asCFError(t, err, http.StatusTooManyRequests, 971); e.Response.Header.Get("Retry-After") == "" {
 		t.Fatal("storm 429 without Retry-After")
 	}
 	srv.SetRateLimitStorm(false)

@@ -100,8 +100,9 @@ func allZonesOf(acct string) map[string]any {
 }
 
 func (s *Server) seedParents() {
-	userPolicies := []Policy{{Effect: "allow", PermissionGroupIDs: []string{PermAPITokensWrite, PermUserDetailsRead},
-		Resources: map[string]any{keyUser + s.userTag: "*"}}}
+	userPolicies := make([]Policy, 0, 1+2*len(s.accounts))
+	userPolicies = append(userPolicies, Policy{Effect: "allow", PermissionGroupIDs: []string{PermAPITokensWrite, PermUserDetailsRead},
+		Resources: map[string]any{keyUser + s.userTag: "*"}})
 	for _, acct := range s.accounts {
 		userPolicies = append(userPolicies,
 			Policy{Effect: "allow", PermissionGroupIDs: []string{PermZoneRead}, Resources: allZonesOf(acct)},
@@ -110,7 +111,8 @@ func (s *Server) seedParents() {
 	_, s.userParent = s.Seed(SeedToken{Name: "fake parent (user)", Owner: ownerUser, Policies: userPolicies})
 	for _, acct := range s.accounts {
 		_, v := s.Seed(SeedToken{Name: "fake parent (account)", Owner: ownerAccount, AccountID: acct, Policies: []Policy{
-			{Effect: "allow", PermissionGroupIDs: []string{PermAccountAPITokensWrite, PermAccountSettingsRead}, Resources: map[string]any{keyAccount + acct: "*"}},
+			{Effect: "allow", PermissionGroupIDs: []string{PermAccountAPITokensWrite, PermAccountSettingsRead},
+				Resources: map[string]any{keyAccount + acct: "*"}},
 			{Effect: "allow", PermissionGroupIDs: []string{PermZoneRead}, Resources: allZonesOf(acct)},
 		}})
 		s.mu.Lock()

@@ -304,7 +304,7 @@ func (s *Server) tokenJSON(t *token) map[string]any {
 	if t.expiresOn != nil {
 		out["expires_on"] = formatTime(*t.expiresOn)
 	}
-	pols := []map[string]any{}
+	pols := make([]map[string]any, 0, len(t.policies))
 	for _, p := range t.policies {
 		groups := []map[string]any{}
 		for _, id := range p.groups {

@@ -43,7 +43,7 @@ func TestInvalidTokensAreRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := client(srv, tc.value).User.Tokens.Verify(ctx)
-		e := wantCFError(t, err, tc.status, tc.code)
+		e := asCFError(t, err, tc.status, tc.code)
 		if tc.code == 9109 && e.Errors[0].Message != "Cannot use the access token from location: 127.0.0.1" {
 			t.Errorf("%s: message %q", tc.name, e.Errors[0].Message)
 		}

@@ -91,7 +91,10 @@ func zoneJSON(z *zone) map[string]any {
 		"meta":    map[string]any{"step": 4, "custom_certificate_quota": 0, "page_rule_quota": 3, "phishing_detected": false},
 		"owner":   map[string]any{"id": nil, "type": "user", "email": nil},
 		"account": map[string]any{"id": z.account, "name": "Account " + z.account[:6]},
-		"plan":    map[string]any{"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website", "price": 0, "currency": "USD", "frequency": "", "is_subscribed": false, "can_subscribe": false, "legacy_id": "free", "legacy_discount": false, "externally_managed": false},
+		"plan": map[string]any{
+			"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website", "price": 0, "currency": "USD", "frequency": "",
+			"is_subscribed": false, "can_subscribe": false, "legacy_id": "free", "legacy_discount": false, "externally_managed": false,
+		},
 	}
 }
 
