@@ -26,8 +26,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/localcluster"
 )
@@ -48,7 +48,7 @@ func main() {
 	readyTimeout := flag.Duration("ready-timeout", 2*time.Minute, "how long to wait for Ready")
 	flag.Parse()
 	// envtest logs through controller-runtime's logger; the demo says what matters itself.
-	ctrllog.SetLogger(logr.Discard())
+	ctrllog.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
