@@ -48,8 +48,11 @@ type IssuerReconciler struct {
 	Kind string
 	// VerifyInterval is how often a verified credential is checked again.
 	VerifyInterval time.Duration
-	Now            func() time.Time
-	Observer       Observer
+	// QuotaInterval is how often status.tokensHeld is refreshed from the inventory between verifications
+	// (the drift interval, at which the inventory is swept); 0 refreshes only when verifying.
+	QuotaInterval time.Duration
+	Now           func() time.Time
+	Observer      Observer
 }
 
 func (r *IssuerReconciler) observer() Observer {
@@ -73,10 +76,21 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	now := r.Now()
 	st := iss.status
 	if wait := r.untilNextVerify(iss, now); wait > 0 {
-		r.reportQuota(iss)
+		// The count comes from the shared inventory (no Cloudflare call); its key needs the credential.
+		if r.Issuers.loadCredential(ctx, iss) == nil {
+			r.reportQuota(iss)
+		}
+		if r.QuotaInterval > 0 {
+			wait = min(wait, r.QuotaInterval)
+		}
 		return ctrl.Result{RequeueAfter: wait}, r.Status().Patch(ctx, iss.obj, client.MergeFrom(base))
 	}
 	res, verr := r.verify(ctx, iss)
+	if verr == nil && meta.IsStatusConditionTrue(st.Conditions, cfv1.ConditionReady) && r.QuotaInterval > 0 {
+		// Verified: come back at the quota interval to refresh tokensHeld (the next verification waits for
+		// VerifyInterval all the same).
+		res.RequeueAfter = min(res.RequeueAfter, r.QuotaInterval)
+	}
 	st.LastVerifiedAt = timePtr(now.Truncate(time.Second))
 	if err := r.Status().Patch(ctx, iss.obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
 		return res, fmt.Errorf("writing status: %w", err)

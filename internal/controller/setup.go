@@ -80,7 +80,8 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 
 	for _, kind := range []string{cfv1.KindTokenIssuer, cfv1.KindClusterTokenIssuer} {
 		if err := (&IssuerReconciler{Client: mgr.GetClient(), Issuers: loader, Factory: factory, Inventory: inventory,
-			Kind: kind, VerifyInterval: cfg.VerifyInterval, Now: cfg.Now, Observer: cfg.Observer}).SetupWithManager(mgr); err != nil {
+			Kind: kind, VerifyInterval: cfg.VerifyInterval, QuotaInterval: cfg.DriftInterval, Now: cfg.Now,
+			Observer: cfg.Observer}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", kind, err)
 		}
 	}

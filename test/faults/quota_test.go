@@ -69,12 +69,14 @@ var _ = Describe("60 user-owned tokens against the user quota of 50", Ordered, f
 		Expect(other).To(BeZero(), "requests other than drift sweeps while settled: %s", routeCounts(reqs))
 		Expect(h.orphans()).To(BeEmpty())
 
+		// The issuer's status shows what its owner holds against the quota (refreshed every drift interval).
 		iss := &cfv1.ClusterTokenIssuer{}
-		Expect(k8sClient.Get(suiteCtx, client.ObjectKey{Name: "quota"}, iss)).To(Succeed())
-		held := "unset"
-		if iss.Status.TokensHeld != nil {
-			held = fmt.Sprint(*iss.Status.TokensHeld)
-		}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKey{Name: "quota"}, iss)).To(Succeed())
+			g.Expect(iss.Status.TokenQuota).To(BeEquivalentTo(quota))
+			g.Expect(iss.Status.TokensHeld).To(HaveValue(BeEquivalentTo(quota - headroom)))
+		}, 2*drift+5*time.Second, 200*time.Millisecond).Should(Succeed())
+		held := fmt.Sprint(*iss.Status.TokensHeld)
 		summary.printf("4 quota", "%d user-owned tokens requested, user quota %d: %d Ready (= %d - %d rotation headroom - %d parent token, which is user-owned and counts), %d QuotaExceeded; settled in %s; the fake holds %d user-owned tokens (the parent included); issuer status tokensHeld %s / tokenQuota %d",
 			n, quota, wantReady, quota, headroom, parents, n-wantReady, settled.Round(100*time.Millisecond), userTokens(h), held, iss.Status.TokenQuota)
 		summary.printf("4 quota", "QuotaExceeded message: %q", shorten(sample.Message, 200))
