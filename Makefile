@@ -53,7 +53,7 @@ vet: ## Run go vet against code.
 	go vet ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run unit and envtest tests (real kube-apiserver + etcd from bin/k8s).
+test: manifests generate fmt vet envtest helm ## Run unit and envtest tests (real kube-apiserver + etcd from bin/k8s).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/faults) -coverprofile cover.out
 	@if [ -f $(CERTMANAGER_TEST_DIR)/go.mod ]; then \
 		echo "cd $(CERTMANAGER_TEST_DIR) && go test ./..."; \
