@@ -213,12 +213,11 @@ func (e event) String() string {
 // taken effect (the write is stored, Cloudflare answered) and then hangs until the kill, so that the
 // process dies right after that step, with want resources caught there.
 type trap struct {
-	match   func(e event) bool
-	want    int
-	hits    []string
-	fired   chan struct{}
-	victim  *manager
-	trapped sync.Once
+	match  func(e event) bool
+	want   int
+	hits   []string
+	fired  chan struct{}
+	victim *manager
 }
 
 // arm sets a trap; only one is armed at a time.
@@ -228,12 +227,6 @@ func (h *harness) arm(want int, match func(e event) bool) *trap {
 	defer h.mu.Unlock()
 	h.trap = t
 	return t
-}
-
-func (h *harness) disarm() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.trap = nil
 }
 
 // caught says whether the call is caught by the armed trap; the caller then hangs until its manager dies.

@@ -102,11 +102,11 @@ func newToken(ns, name, issuer, zone string, mutate ...func(*cfv1.CloudflareToke
 	return tok
 }
 
-// createTokens creates n tokens named prefix-0..n-1 in ns and returns their keys.
-func createTokens(ns, prefix string, n int, issuer, zone string, mutate ...func(*cfv1.CloudflareToken)) []client.ObjectKey {
+// createTokens creates n tokens for example.com named t-0..t-<n-1> in ns and returns their keys.
+func createTokens(ns string, n int, issuer string, mutate ...func(*cfv1.CloudflareToken)) []client.ObjectKey {
 	keys := make([]client.ObjectKey, 0, n)
 	for i := range n {
-		tok := newToken(ns, fmt.Sprintf("%s-%d", prefix, i), issuer, zone, mutate...)
+		tok := newToken(ns, fmt.Sprintf("t-%d", i), issuer, "example.com", mutate...)
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		keys = append(keys, client.ObjectKeyFromObject(tok))
 	}
@@ -187,11 +187,12 @@ func (h *harness) expectServing(g Gomega, key client.ObjectKey) *cfv1.Cloudflare
 // expectExactlyOne checks that the resource holds exactly its current token at Cloudflare, plus the
 // retiring ones whose grace period has not run out.
 func (h *harness) expectExactlyOne(g Gomega, tok *cfv1.CloudflareToken, live map[types.UID][]cloudflaretest.TokenInfo) {
-	want := []string{tok.Status.TokenID}
+	want := make([]string, 0, 1+len(tok.Status.RetiringTokens))
+	want = append(want, tok.Status.TokenID)
 	for _, rt := range tok.Status.RetiringTokens {
 		want = append(want, rt.ID)
 	}
-	var got []string
+	got := make([]string, 0, len(live[tok.UID]))
 	for _, t := range live[tok.UID] {
 		got = append(got, t.ID)
 	}

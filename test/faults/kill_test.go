@@ -151,12 +151,12 @@ var _ = Describe("manager killed at each step of mint, rotation and deletion", O
 		// the resources minted here, so that the user quota (50 with the parent) is never reached.
 		var ready [][]client.ObjectKey
 		for _, st := range mintSteps {
-			var durations []time.Duration
+			durations := make([]time.Duration, 0, kills)
 			caught := 0
 			for range kills {
 				ns := newNamespace("kill-mint")
 				var keys []client.ObjectKey
-				hits, converge := killAt(st, ns, func() { keys = createTokens(ns, "t", perRound, "kill", "example.com") })
+				hits, converge := killAt(st, ns, func() { keys = createTokens(ns, perRound, "kill") })
 				caught += len(hits)
 				durations = append(durations, converge(func(g Gomega) {
 					live := h.mine()
@@ -180,7 +180,7 @@ var _ = Describe("manager killed at each step of mint, rotation and deletion", O
 
 		// Rotation: the rotate annotation asks for a new token; grace 0s, so the pass also revokes the old one.
 		for si, st := range rotationSteps {
-			var durations []time.Duration
+			durations := make([]time.Duration, 0, kills)
 			caught := 0
 			for round := range kills {
 				keys := ready[round%len(ready)]
@@ -216,9 +216,9 @@ var _ = Describe("manager killed at each step of mint, rotation and deletion", O
 
 		// Deletion: each round deletes one namespace's resources; the kill comes after a revocation, after
 		// the Secret's deletion or after the finalizer's removal.
-		var deleted []client.ObjectKey
+		deleted := make([]client.ObjectKey, 0, perRound*kills*len(deletionSteps))
 		for _, st := range deletionSteps {
-			var durations []time.Duration
+			durations := make([]time.Duration, 0, kills)
 			caught := 0
 			for range kills {
 				var keys []client.ObjectKey
@@ -226,7 +226,7 @@ var _ = Describe("manager killed at each step of mint, rotation and deletion", O
 					keys, ready = ready[0], ready[1:]
 				} else {
 					ns := newNamespace("kill-del")
-					keys = createTokens(ns, "t", perRound, "kill", "example.com")
+					keys = createTokens(ns, perRound, "kill")
 					Eventually(func(g Gomega) {
 						for _, k := range keys {
 							h.expectServing(g, k)

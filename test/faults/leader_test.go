@@ -113,7 +113,7 @@ var _ = Describe("leader election", Ordered, func() {
 		h.issuer("leader", cfv1.TokenOwnerUser, h.fake.AccountID(), h.fake.UserParentToken())
 		waitIssuerReady("leader")
 		ns := newNamespace("leader")
-		keys := createTokens(ns, "t", 3, "leader", "example.com", func(t *cfv1.CloudflareToken) {
+		keys := createTokens(ns, 3, "leader", func(t *cfv1.CloudflareToken) {
 			t.Spec.RotationGracePeriod = &metav1.Duration{Duration: grace}
 		})
 		for _, k := range keys {

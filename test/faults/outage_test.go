@@ -67,7 +67,7 @@ var _ = Describe("deletion during a Cloudflare outage", Ordered, func() {
 		h.issuer("outage", cfv1.TokenOwnerAccount, h.fake.AccountID(), h.fake.AccountParentToken(h.fake.AccountID()))
 		waitIssuerReady("outage")
 		ns := newNamespace("outage")
-		var toks []*cfv1.CloudflareToken
+		toks := make([]*cfv1.CloudflareToken, 0, n)
 		for i := range n {
 			toks = append(toks, newToken(ns, fmt.Sprintf("t-%d", i), "outage", "example.com"))
 		}

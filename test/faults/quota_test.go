@@ -31,7 +31,7 @@ var _ = Describe("60 user-owned tokens against the user quota of 50", Ordered, f
 		h.issuer("quota", cfv1.TokenOwnerUser, h.fake.AccountID(), h.fake.UserParentToken())
 		waitIssuerReady("quota")
 		ns := newNamespace("quota")
-		var toks []*cfv1.CloudflareToken
+		toks := make([]*cfv1.CloudflareToken, 0, n)
 		for i := range n {
 			toks = append(toks, newToken(ns, fmt.Sprintf("t-%d", i), "quota", "example.com"))
 		}

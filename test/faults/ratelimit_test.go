@@ -36,7 +36,7 @@ var _ = Describe("500 account-owned tokens at once under the rate limit", Ordere
 			waitIssuerReady(fmt.Sprintf("rate-%d", i))
 		}
 		ns := newNamespace("rate")
-		var toks []*cfv1.CloudflareToken
+		toks := make([]*cfv1.CloudflareToken, 0, len(accounts)*perAccount)
 		for i := range perAccount {
 			for a, acct := range accounts {
 				toks = append(toks, newToken(ns, fmt.Sprintf("t-%d-%d", a, i), fmt.Sprintf("rate-%d", a), zones[acct]))
