@@ -101,6 +101,7 @@ type managerFlags struct {
 	webhookCertKey       string
 	probeAddr            string
 	enableLeaderElection bool
+	leaderElectionNS     string
 	secureMetrics        bool
 	enableHTTP2          bool
 	operator             Options
@@ -115,6 +116,8 @@ func bindFlags(fs *flag.FlagSet, getenv func(string) string) *managerFlags {
 	fs.BoolVar(&f.enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
+	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader-election Lease. Empty: the namespace the manager runs in (needed out of cluster).")
 	fs.BoolVar(&f.secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
 	fs.StringVar(&f.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
@@ -303,13 +306,14 @@ func run(f *managerFlags) error {
 		"operator-namespace", f.operator.OperatorNamespace)
 
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  controller.CacheOptions(),
-		Metrics:                metricsServerOptions,
-		WebhookServer:          webhookServer,
-		HealthProbeBindAddress: f.probeAddr,
-		LeaderElection:         f.enableLeaderElection,
-		LeaderElectionID:       "cloudflare-token-operator.tokenoperator.dev",
+		Scheme:                  scheme,
+		Cache:                   controller.CacheOptions(),
+		Metrics:                 metricsServerOptions,
+		WebhookServer:           webhookServer,
+		HealthProbeBindAddress:  f.probeAddr,
+		LeaderElection:          f.enableLeaderElection,
+		LeaderElectionID:        "cloudflare-token-operator.tokenoperator.dev",
+		LeaderElectionNamespace: f.leaderElectionNS,
 		// LeaderElectionReleaseOnCancel defines if the leader should step down voluntarily
 		// when the Manager ends. This requires the binary to immediately end when the
 		// Manager is stopped: main exits right after Start returns, so it is safe here
