@@ -157,7 +157,8 @@ func (r *results) rows() []row {
 	cpu := make([]string, 0, len(r.managers))
 	for _, m := range r.managers {
 		peak = max(peak, m.proc.hwmKiB)
-		cpu = append(cpu, fmt.Sprintf("%s: %.1f s CPU in %s", m.name, m.proc.cpu.Seconds(), secs(m.wall)))
+		cpu = append(cpu, fmt.Sprintf("%s: %.1f s CPU in %s, peak RSS %.1f MiB",
+			m.name, m.proc.cpu.Seconds(), secs(m.wall), float64(m.proc.hwmKiB)/1024))
 	}
 	maxAcct := 0
 	perAcct := make([]string, 0, len(accounts))
@@ -201,9 +202,10 @@ func (r *results) rows() []row {
 			fmt.Sprintf("p50 %s, p99 %s, all in %s", ms(percentile(r.rotation, .5)), ms(percentile(r.rotation, .99)), secs(r.rotationWall)),
 			reported, ""},
 		{fmt.Sprintf("Manager peak RSS (VmHWM), %d CloudflareTokens + %d unrelated %d KiB Secrets", r.o.tokens, r.o.secrets, r.o.secretSize>>10),
-			fmt.Sprintf("%.1f MiB", float64(peak)/1024),
+			fmt.Sprintf("%.1f MiB (RSS with the issuers Ready and no CloudflareToken yet: %.1f MiB)",
+				float64(peak)/1024, float64(r.idleRSSKiB)/1024),
 			"< 64 MiB", yes(peak > 0 && peak < 64*1024)},
-		{"Manager CPU (utime+stime)", strings.Join(cpu, "; "), reported, ""},
+		{"Manager CPU (utime+stime) and peak RSS, per process", strings.Join(cpu, "; "), reported, ""},
 		{"429 answers during the whole run", fmt.Sprint(r.total429), "0", yes(r.total429 == 0)},
 		{"Most requests in any 5-minute window",
 			fmt.Sprintf("%d all credentials; per credential: %s (%d requests in the whole run)",
