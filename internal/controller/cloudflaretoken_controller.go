@@ -10,9 +10,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
@@ -35,6 +37,8 @@ type CloudflareTokenReconciler struct {
 	Now           func() time.Time
 	MaxConcurrent int
 	Observer      Observer
+	// Drifted carries CloudflareTokens the orphan sweeper found without a live token.
+	Drifted <-chan event.TypedGenericEvent[client.Object]
 }
 
 func (r *CloudflareTokenReconciler) observer() Observer {
@@ -55,15 +59,22 @@ type tokenPass struct {
 	patch  *statusPatch
 }
 
+// RBAC, rule by rule (config/rbac/role.yaml is generated from these; test/packaging lists what it grants):
+// CloudflareTokens: read and watch them; update/patch only to add and remove the finalizer.
 // +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=cloudflaretokens,verbs=get;list;watch;update;patch
+// Their status is the operator's record of every token it minted.
 // +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=cloudflaretokens/status,verbs=get;update;patch
+// Owner references with blockOwnerDeletion on the Secrets need update on the owner's finalizers.
 // +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=cloudflaretokens/finalizers,verbs=update
+// Issuers are only read here; their status is written by the issuer controller.
 // +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers;clustertokenissuers,verbs=get;list;watch
-// Secrets: the operator creates, updates and deletes the Secrets it writes tokens into, and reads parent
-// credentials (uncached, by name).
+// Secrets: CloudflareTokens live in any namespace, so the Secrets the token is written to are created,
+// updated (rotation), patched (Retain drops the owner reference) and deleted (Revoke) cluster-wide; only
+// Secrets carrying the operator's label are cached and watched, and parent credentials are read by name.
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // Namespaces: a ClusterTokenIssuer's namespaceSelector is matched against namespace labels.
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// Events on transitions (minted, rotated, revoked, refused).
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile walks the lifecycle: finalizer, issuer, recovery of unrecorded tokens, the token itself, the
@@ -99,7 +110,7 @@ func (r *CloudflareTokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &cfv1.CloudflareToken{}, issuerIndex, indexIssuer); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cfv1.CloudflareToken{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
@@ -108,7 +119,11 @@ func (r *CloudflareTokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&cfv1.ClusterTokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer(cfv1.KindClusterTokenIssuer)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tokensInNamespace),
-			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+			builder.WithPredicates(predicate.LabelChangedPredicate{}))
+	if r.Drifted != nil {
+		b = b.WatchesRawSource(source.Channel(r.Drifted, &handler.EnqueueRequestForObject{}))
+	}
+	return b.
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrent, 1)}).
 		Named("cloudflaretoken").
 		Complete(r)

@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
@@ -85,18 +86,20 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 			return fmt.Errorf("setting up the %s controller: %w", kind, err)
 		}
 	}
+	drifted := make(chan event.TypedGenericEvent[client.Object], 64)
 	tokens := &CloudflareTokenReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("cloudflare-token-operator"), Issuers: loader, Factory: factory,
 		Inventory: inventory, ClusterHash: ClusterHash(cfg.ClusterName), DriftInterval: cfg.DriftInterval,
 		Now: cfg.Now, MaxConcurrent: cfg.MaxConcurrentReconciles, Observer: cfg.Observer,
+		Drifted: drifted,
 	}
 	if err := tokens.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CloudflareToken controller: %w", err)
 	}
 	sweeper := &OrphanSweeper{Client: mgr.GetClient(), Issuers: loader, Factory: factory, Inventory: inventory,
 		ClusterHash: ClusterHash(cfg.ClusterName), Interval: cfg.DriftInterval, Grace: cfg.OrphanGrace, Now: cfg.Now,
-		Observer: cfg.Observer, Log: mgr.GetLogger().WithName("orphan-sweeper")}
+		Observer: cfg.Observer, Log: mgr.GetLogger().WithName("orphan-sweeper"), Drifted: drifted}
 	if err := mgr.Add(sweeper); err != nil {
 		return fmt.Errorf("adding the orphan sweeper: %w", err)
 	}

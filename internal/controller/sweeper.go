@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
@@ -31,6 +32,9 @@ type OrphanSweeper struct {
 	Now      func() time.Time
 	Observer Observer
 	Log      logr.Logger
+	// Drifted receives the CloudflareTokens whose recorded token a sweep no longer lists as live, so that
+	// they are replaced within one interval instead of at their own next check.
+	Drifted chan<- event.TypedGenericEvent[client.Object]
 }
 
 // Start sweeps every Interval until ctx ends. It runs on the leader only.
@@ -66,11 +70,18 @@ func (s *OrphanSweeper) SweepOnce(ctx context.Context) (int, error) {
 	}
 	revoked := 0
 	var errs []error
+	sweptAt := s.Now()
+	live := map[string]bool{}
 	for key, c := range clients {
 		tokens, err := s.Inventory.Sweep(ctx, key, c.cl)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listing tokens of %s: %w", c.iss.key(), err))
 			continue
+		}
+		for _, t := range tokens {
+			if isLive(t, sweptAt) {
+				live[t.ID] = true
+			}
 		}
 		for _, t := range tokens {
 			if !s.isOrphan(t, recorded) {
@@ -87,7 +98,35 @@ func (s *OrphanSweeper) SweepOnce(ctx context.Context) (int, error) {
 			revoked++
 		}
 	}
+	if len(errs) == 0 {
+		s.reportDrift(ctx, live, sweptAt)
+	}
 	return revoked, errors.Join(errs...)
+}
+
+// reportDrift queues the CloudflareTokens whose current token no credential lists as live. It runs only
+// after every credential was listed, so that a failed list is never read as a revoked token.
+func (s *OrphanSweeper) reportDrift(ctx context.Context, live map[string]bool, sweptAt time.Time) {
+	if s.Drifted == nil {
+		return
+	}
+	list := &cfv1.CloudflareTokenList{}
+	if err := s.Client.List(ctx, list); err != nil {
+		return
+	}
+	for i := range list.Items {
+		t := &list.Items[i]
+		st := &t.Status
+		// A token minted after the sweep began could not be in it.
+		if st.TokenID == "" || live[st.TokenID] || st.IssuedAt == nil || !st.IssuedAt.Add(time.Second).Before(sweptAt) {
+			continue
+		}
+		select {
+		case s.Drifted <- event.TypedGenericEvent[client.Object]{Object: t}:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // isOrphan: this cluster's mark, older than the grace period, and recorded by no CloudflareToken. A
