@@ -49,11 +49,15 @@ const (
 )
 
 // CacheOptions keeps only the operator's own Secrets in the cache: a cluster's other Secrets are never
-// read into memory, and parent credentials are read uncached, by name, when needed.
+// read into memory, and parent credentials are read uncached, by name, when needed. managedFields, which
+// the operator never reads, are dropped from every cached object.
 func CacheOptions() cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue})},
-	}}
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue})},
+		},
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
 }
 
 // Setup registers the CloudflareToken, TokenIssuer and ClusterTokenIssuer reconcilers with the manager.
