@@ -30,6 +30,9 @@ const (
 	ConditionReconciling = "Reconciling"
 	// ConditionStalled is True when the operator cannot make progress without a change by a person.
 	ConditionStalled = "Stalled"
+	// ConditionDNSEditable is False on a CloudflareToken naming a .cf, .ga, .gq, .ml or .tk zone: the
+	// token is minted, but Cloudflare refuses DNS record edits there through the API (so DNS-01 fails).
+	ConditionDNSEditable = "DNSEditable"
 )
 
 // Issuer kinds, as spec.issuerRef.kind names them.

@@ -92,6 +92,7 @@ func (r *CloudflareTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	steps := []func(context.Context, *tokenPass) error{
 		r.ensureFinalizer,
+		r.reportBlockedTLDs,
 		r.resolveIssuer,
 		r.recoverUnrecordedTokens,
 		r.ensureLiveToken,

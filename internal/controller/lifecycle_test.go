@@ -6,7 +6,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -109,5 +111,31 @@ var _ = Describe("CloudflareToken lifecycle", func() {
 		Expect(c.Message).To(ContainSubstring("spec.zones"))
 		Expect(c.Message).To(ContainSubstring("example.com"))
 		expectNoMintAttempt(tok, time.Second)
+	})
+})
+
+var _ = Describe("zones on TLDs whose DNS Cloudflare will not edit through the API", func() {
+	It("mints the token and says, in a condition and a Warning event, that DNS-01 will fail there", func() {
+		ns := newNamespace()
+		tok := newToken(ns, "tk", func(t *cfv1.CloudflareToken) { t.Spec.Zones = []string{"example.tk"} })
+		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
+		DeferCleanup(func() { deleteAndWaitGone(tok) })
+		tok = waitReady(client.ObjectKeyFromObject(tok))
+		c := meta.FindStatusCondition(tok.Status.Conditions, cfv1.ConditionDNSEditable)
+		Expect(c).NotTo(BeNil())
+		Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		Expect(c.Reason).To(Equal("BlockedTLD"))
+		Expect(c.Message).To(ContainSubstring("example.tk"))
+		Eventually(func() []string {
+			events := &eventsv1.EventList{}
+			Expect(k8sClient.List(suiteCtx, events, client.InNamespace(ns))).To(Succeed())
+			var reasons []string
+			for _, e := range events.Items {
+				if e.Regarding.Name == "tk" && e.Type == corev1.EventTypeWarning {
+					reasons = append(reasons, e.Reason)
+				}
+			}
+			return reasons
+		}, 10*time.Second, 100*time.Millisecond).Should(ContainElement("BlockedTLD"))
 	})
 })
