@@ -68,6 +68,12 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
+	// Registered here so that kube-apiserver and etcd stop even when an AfterSuite assertion fails.
+	DeferCleanup(func() {
+		stopSuiteManager()
+		cancel()
+		Expect(testEnv.Stop()).To(Succeed())
+	})
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
@@ -93,11 +99,6 @@ var _ = AfterSuite(func() {
 	if fake != nil && k8sClient != nil {
 		By("searching logs, events and status for every token value the fake minted")
 		checkNoLeaks()
-	}
-	stopSuiteManager()
-	cancel()
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
 
