@@ -141,6 +141,17 @@ func (s *Server) listTokens(o ownerKind) handler {
 }
 
 // lookup finds a token of the owner by the path's token_id, or answers 404. Call with s.mu held.
+// accessibleToken checks the caller's right to the owner's tokens and finds the token of the path; it has
+// answered the request when ok is false. Callers hold s.mu.
+func (s *Server) accessibleToken(w http.ResponseWriter, r *http.Request, p principal, o ownerKind, write bool) (owner, *token, bool) {
+	own, ok := s.tokenAccess(w, r, p, o, write)
+	if !ok {
+		return own, nil, false
+	}
+	t := s.lookup(w, r, own)
+	return own, t, t != nil
+}
+
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, own owner) *token {
 	t := s.tokens[r.PathValue("token_id")]
 	if t == nil || !own.holds(t) {
@@ -174,12 +185,8 @@ func (s *Server) updateToken(o ownerKind) handler {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		own, ok := s.tokenAccess(w, r, p, o, true)
+		own, t, ok := s.accessibleToken(w, r, p, o, true)
 		if !ok {
-			return
-		}
-		t := s.lookup(w, r, own)
-		if t == nil {
 			return
 		}
 		repl, ok := s.validateTokenBody(w, body, own, true)
@@ -223,12 +230,8 @@ func (s *Server) rollToken(o ownerKind) handler {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		own, ok := s.tokenAccess(w, r, p, o, true)
+		_, t, ok := s.accessibleToken(w, r, p, o, true)
 		if !ok {
-			return
-		}
-		t := s.lookup(w, r, own)
-		if t == nil {
 			return
 		}
 		s.setValue(t, newTokenValue(t.owner))
