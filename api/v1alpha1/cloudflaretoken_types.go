@@ -295,6 +295,34 @@ type RetiringToken struct {
 	ID string `json:"id"`
 	// revokeAt is when the operator revokes it.
 	RevokeAt metav1.Time `json:"revokeAt"`
+	// expiresAt is when the token expires at Cloudflare (when known): a token that cannot be revoked is
+	// kept here, and reported, until then.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// mintedBy is the issuer, owner and credential that minted the token: it is revoked through them.
+	// +optional
+	MintedBy *TokenOrigin `json:"mintedBy,omitempty"`
+	// stranded is true when nothing the operator holds can revoke the token any more (its issuer is gone,
+	// or the issuer's credential no longer sees it): a person must revoke it in Cloudflare's dashboard.
+	// +optional
+	Stranded bool `json:"stranded,omitempty"`
+}
+
+// TokenOrigin records which issuer, token owner and parent credential minted a token, so that it is
+// revoked through the same ones even after the resource moved to another issuer or the issuer changed.
+type TokenOrigin struct {
+	// issuerKind is TokenIssuer or ClusterTokenIssuer.
+	IssuerKind string `json:"issuerKind"`
+	// issuerName is the issuer's name (a TokenIssuer is in the resource's namespace).
+	IssuerName string `json:"issuerName"`
+	// owner is User or Account: whose tokens the token is one of.
+	Owner TokenOwner `json:"owner"`
+	// accountID is the account of an account-owned token.
+	// +optional
+	AccountID string `json:"accountID,omitempty"`
+	// credential is a digest of the parent credential (never the credential): whether the issuer still
+	// holds the one that minted the token.
+	Credential string `json:"credential"`
 }
 
 // CloudflareTokenStatus is the observed state of a CloudflareToken.
@@ -341,6 +369,9 @@ type CloudflareTokenStatus struct {
 	// retiringTokens are replaced tokens waiting for their grace period to end.
 	// +optional
 	RetiringTokens []RetiringToken `json:"retiringTokens,omitempty"`
+	// mintedBy is the issuer, owner and credential that minted the current token.
+	// +optional
+	MintedBy *TokenOrigin `json:"mintedBy,omitempty"`
 	// lastRotateRequest is the value of the rotate annotation last handled.
 	// +optional
 	LastRotateRequest string `json:"lastRotateRequest,omitempty"`

@@ -69,16 +69,19 @@ type IssuerSpec struct {
 	// +kubebuilder:default=User
 	TokenOwner TokenOwner `json:"tokenOwner,omitempty"`
 	// allowedZones bounds the zones (names or ids) tokens minted through this issuer may reach. A token
-	// asking for any other zone is refused with reason ZoneNotAllowed. "*" or an empty list: any zone the
-	// parent credential can read. Default: none (any). Example: ["example.com"].
+	// asking for any other zone is refused with reason ZoneNotAllowed. Zones given by id are checked by the
+	// name they resolve to. "*": any zone the parent credential can read, and account-wide resources.
+	// Empty or absent: none (fail closed; changed in v1alpha1 from "any"). Example: ["example.com"].
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=253
 	AllowedZones []string `json:"allowedZones,omitempty"`
 	// allowedPermissions bounds the permission groups (names or ids) tokens may carry; anything else is
-	// refused with reason PermissionNotAllowed. "*" or an empty list: any. Default: none (any). Example:
-	// ["Zone Read", "DNS Write"].
+	// refused with reason PermissionNotAllowed. Checked on the permission groups the names or ids resolve
+	// to. "*": any zone-scoped group; account- and user-scoped groups must be named. Groups that create or
+	// read tokens (API Tokens Read/Write, Account API Tokens Read/Write) are never minted. Empty or absent:
+	// none (fail closed; changed in v1alpha1 from "any"). Example: ["Zone Read", "DNS Write"].
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
@@ -90,6 +93,11 @@ type IssuerSpec struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|ns))+$`
 	MaxTTL *metav1.Duration `json:"maxTTL,omitempty"`
+	// maxTokensPerNamespace bounds how many CloudflareTokens of one namespace may hold tokens minted
+	// through this issuer; a further one is refused with reason NamespaceTokenLimit. Absent: no bound.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxTokensPerNamespace *int32 `json:"maxTokensPerNamespace,omitempty"`
 	// defaultSourceRanges apply to tokens that set no sourceRanges of their own. Default: none (tokens
 	// usable from anywhere). Example: {allow: ["203.0.113.0/24"]}.
 	// +optional

@@ -30,6 +30,11 @@ const (
 	ConditionReconciling = "Reconciling"
 	// ConditionStalled is True when the operator cannot make progress without a change by a person.
 	ConditionStalled = "Stalled"
+	// ConditionTokensStranded is True on a CloudflareToken while a replaced token cannot be revoked by the
+	// operator (status.retiringTokens[].stranded).
+	ConditionTokensStranded = "TokensStranded"
+	// ConditionInUse is True on an issuer being deleted while CloudflareTokens still use it.
+	ConditionInUse = "InUse"
 	// ConditionDNSEditable is False on a CloudflareToken naming a .cf, .ga, .gq, .ml or .tk zone: the
 	// token is minted, but Cloudflare refuses DNS record edits there through the API (so DNS-01 fails).
 	ConditionDNSEditable = "DNSEditable"
@@ -50,6 +55,9 @@ const (
 	AnnotationExpiresAt    = "cloudflare.tokenoperator.dev/expires-at"
 	AnnotationRotate       = "cloudflare.tokenoperator.dev/rotate"
 	FinalizerRevokeTokens  = "cloudflare.tokenoperator.dev/revoke-tokens"
+	// FinalizerIssuerInUse keeps an issuer while CloudflareTokens use it (name it, or hold tokens it
+	// minted), so that their tokens can still be revoked through its credential.
+	FinalizerIssuerInUse = "cloudflare.tokenoperator.dev/in-use"
 	DefaultSecretKey       = "api-token"
 	DefaultAPIKeySecretKey = "api-key"
 )

@@ -139,6 +139,8 @@ type Client interface {
 	GetToken(ctx context.Context, id string) (Token, error)
 	// DeleteToken revokes a token; a token that is already gone is not an error.
 	DeleteToken(ctx context.Context, id string) error
+	// RenameToken changes a token's name and nothing else.
+	RenameToken(ctx context.Context, id, name string) error
 }
 
 // Factory gives the Client for an issuer's configuration. Implementations share caches and the request

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +40,9 @@ type CloudflareTokenReconciler struct {
 	Observer      Observer
 	// Drifted carries CloudflareTokens the orphan sweeper found without a live token.
 	Drifted <-chan event.TypedGenericEvent[client.Object]
+
+	// namespaceLocks serialise first mints per issuer and namespace (maxTokensPerNamespace).
+	namespaceLocks keyedMutex
 }
 
 func (r *CloudflareTokenReconciler) observer() Observer {
@@ -57,6 +61,8 @@ type tokenPass struct {
 	secret *corev1.Secret
 	now    time.Time
 	patch  *statusPatch
+	// origins are the clients through which recorded tokens are revoked, by origin (clientForOrigin).
+	origins map[string]*originClient
 }
 
 // RBAC, rule by rule (config/rbac/role.yaml is generated from these; test/packaging lists what it grants):
@@ -96,14 +102,20 @@ func (r *CloudflareTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.resolveIssuer,
 		r.recoverUnrecordedTokens,
 		r.ensureLiveToken,
-		r.retireReplacedTokens,
 	}
 	for _, step := range steps {
-		if err := step(ctx, pass); err != nil {
-			return ctrl.Result{}, err
+		if err = step(ctx, pass); err != nil {
+			break
 		}
 	}
-	return ctrl.Result{}, nil
+	// Replaced tokens are revoked through the issuers that minted them, so this runs whatever the steps
+	// above met: a refusal or an outage of the current issuer must not keep old tokens valid.
+	if len(tok.Status.RetiringTokens) > 0 || isConditionTrue(tok, cfv1.ConditionTokensStranded) {
+		if rerr := r.retireReplacedTokens(ctx, pass); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return ctrl.Result{}, err
 }
 
 // SetupWithManager watches CloudflareTokens, the Secrets they own, and the issuers they use.

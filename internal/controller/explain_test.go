@@ -49,6 +49,11 @@ func createSecretFor(name string, data map[string]string) {
 }
 
 func createClusterIssuer(name string, spec cfv1.IssuerSpec) {
+	createClusterIssuerExactly(name, withAnyZoneScope(spec))
+}
+
+// createClusterIssuerExactly creates the issuer with its allow-lists as given (empty ones allow nothing).
+func createClusterIssuerExactly(name string, spec cfv1.IssuerSpec) {
 	iss := &cfv1.ClusterTokenIssuer{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: spec}}
 	Expect(k8sClient.Create(suiteCtx, iss)).To(Succeed())
@@ -250,3 +255,15 @@ var _ = Describe("conditions that explain each Cloudflare failure", func() {
 		waitReady(client.ObjectKeyFromObject(tok))
 	})
 })
+
+// withAnyZoneScope lets an issuer without bounds of its own mint any zone-scoped permission on any zone
+// (empty allow-lists allow nothing).
+func withAnyZoneScope(spec cfv1.IssuerSpec) cfv1.IssuerSpec {
+	if spec.AllowedZones == nil {
+		spec.AllowedZones = []string{"*"}
+	}
+	if spec.AllowedPermissions == nil {
+		spec.AllowedPermissions = []string{"*"}
+	}
+	return spec
+}

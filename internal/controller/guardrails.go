@@ -1,35 +1,61 @@
 package controller
 
 import (
+	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
 
-// The issuer is the boundary of what its credential may mint: these checks run before any Cloudflare call,
-// on every pass, so that an issuer made stricter takes effect on tokens already minted. They compare what
-// the resource declares literally (names or ids as written): a zone or permission given by id where the
-// issuer lists names is refused too, since deciding it would need a Cloudflare call first.
+// The issuer is the boundary of what its credential may mint. The authority is ensureScopeWithinIssuer,
+// which judges what would be minted (permission groups resolved with their scopes, zones resolved to ids),
+// never how the resource spells it. It runs before every create, and on every pass against the scope
+// status records, so that an issuer made stricter withdraws tokens already minted. precheckIssuerBounds
+// refuses, without a Cloudflare call, what no resolution could make acceptable.
 
-// ensureWithinIssuerBounds refuses a token that asks for more than its issuer allows.
-func ensureWithinIssuerBounds(tok *cfv1.CloudflareToken, iss *issuer) error {
+// neverMinted matches the permission groups that create or read tokens: a minted token must never be able
+// to mint (or to read the ids of the tokens it could then attack), whatever the issuer allows.
+var neverMinted = regexp.MustCompile(`(?i)^\s*(account\s+)?api\s+tokens\s+(read|write|edit)\s*$`)
+
+// neverMintedIDs are Cloudflare's ids of those groups, for resources that name them by id.
+var neverMintedIDs = []string{
+	"686d18d5ac6c441c867cbf6771e58a0a", // API Tokens Write
+	"5bc3f8b21c554832afc660159ab75fa4", // Account API Tokens Write
+	"eb56a6953c034b9d97dd838155666f06", // Account API Tokens Read
+}
+
+func isNeverMinted(nameOrID string) bool {
+	return neverMinted.MatchString(nameOrID) || slices.Contains(neverMintedIDs, strings.ToLower(nameOrID))
+}
+
+// precheckIssuerBounds refuses what is out of bounds whatever the names resolve to: a TTL above maxTTL,
+// source ranges outside the issuer's, a group that mints tokens, an empty allow-list, an account-wide
+// policy without allowedZones ["*"].
+func precheckIssuerBounds(tok *cfv1.CloudflareToken, iss *issuer) error {
 	spec := iss.spec
-	for _, p := range specPolicies(&tok.Spec) {
-		for _, z := range p.Zones {
-			if !allowed(spec.AllowedZones, z) {
-				return refuse("ZoneNotAllowed", "spec.zones: zone %q is not in %s's spec.allowedZones %v", z, iss.key(), spec.AllowedZones)
-			}
-		}
+	for i, p := range specPolicies(&tok.Spec) {
+		zf, pf := policyFields(tok, i)
 		for _, perm := range p.Permissions {
-			if !allowed(spec.AllowedPermissions, perm) {
-				return refuse("PermissionNotAllowed", "spec.permissions: permission %q is not in %s's spec.allowedPermissions %v",
-					perm, iss.key(), spec.AllowedPermissions)
+			// Names only: an id is refused after resolution, with the name Cloudflare gives it.
+			if neverMinted.MatchString(perm) {
+				return neverMintedRefusal(pf, perm)
 			}
 		}
-		if p.Account && len(spec.AllowedZones) > 0 && !slices.Contains(spec.AllowedZones, "*") {
-			return refuse("AccountNotAllowed", "spec.policies: account-wide policies need allowedZones [\"*\"] on %s", iss.key())
+		if len(p.Zones) > 0 && len(spec.AllowedZones) == 0 {
+			return refuse("ZoneNotAllowed", "%s: zone %q is not allowed: %s's spec.allowedZones is empty, which allows no zone",
+				zf, p.Zones[0], iss.key())
+		}
+		if len(p.Permissions) > 0 && len(spec.AllowedPermissions) == 0 {
+			return refuse("PermissionNotAllowed",
+				"%s: permission %q is not allowed: %s's spec.allowedPermissions is empty, which allows no permission",
+				pf, p.Permissions[0], iss.key())
+		}
+		if p.Account && !slices.Contains(spec.AllowedZones, "*") {
+			return accountRefusal(pf, iss)
 		}
 	}
 	if spec.MaxTTL != nil && tok.Spec.TTLOrDefault() > spec.MaxTTL.Duration {
@@ -38,18 +64,89 @@ func ensureWithinIssuerBounds(tok *cfv1.CloudflareToken, iss *issuer) error {
 	return ensureSourceRangesWithin(tok, iss)
 }
 
-// allowed: an empty list or "*" allows anything; names compare without case (Cloudflare's zone names and
-// permission-group names are case-insensitive in practice), ids exactly.
-func allowed(list []string, v string) bool {
-	if len(list) == 0 {
-		return true
+// ensureScopeWithinIssuer judges a resolved scope: every zone allowed by name or id; every zone-scoped group
+// allowed by name, id or "*"; every account- or user-scoped group named (by name or id) in
+// allowedPermissions, and then only with allowedZones ["*"], since it applies to the whole account; no group
+// that mints tokens, ever.
+func ensureScopeWithinIssuer(tok *cfv1.CloudflareToken, zones []cfv1.ResolvedZone, groups []cfv1.ResolvedPermissionGroup, iss *issuer) error {
+	spec := iss.spec
+	zf, pf := policyFields(tok, -1)
+	for _, g := range groups {
+		if isNeverMinted(g.Name) || isNeverMinted(g.ID) {
+			return neverMintedRefusal(pf, g.Name)
+		}
+		named := listed(spec.AllowedPermissions, g.Name) || listed(spec.AllowedPermissions, g.ID)
+		if g.Scope == cloudflare.ScopeZone {
+			if !named && !slices.Contains(spec.AllowedPermissions, "*") {
+				return refuse("PermissionNotAllowed", "%s: permission %q is not in %s's spec.allowedPermissions %v",
+					pf, g.Name, iss.key(), spec.AllowedPermissions)
+			}
+			continue
+		}
+		if !named {
+			return refuse("PermissionNotAllowed", "%s: permission %q is %s-scoped: it must be named in %s's "+
+				"spec.allowedPermissions %v (\"*\" covers zone-scoped permissions only)", pf, g.Name, scopeWord(g.Scope),
+				iss.key(), spec.AllowedPermissions)
+		}
+		if !slices.Contains(spec.AllowedZones, "*") {
+			return refuse("AccountNotAllowed", "%s: permission %q applies to the whole account: %s allows it only "+
+				"with spec.allowedZones [\"*\"]", pf, g.Name, iss.key())
+		}
+	}
+	for _, z := range zones {
+		if !slices.Contains(spec.AllowedZones, "*") && !listed(spec.AllowedZones, z.Name) && !listed(spec.AllowedZones, z.ID) {
+			return refuse("ZoneNotAllowed", "%s: zone %q (id %s) is not in %s's spec.allowedZones %v",
+				zf, z.Name, z.ID, iss.key(), spec.AllowedZones)
+		}
+	}
+	return nil
+}
+
+// listed: names compare without case (Cloudflare's zone and permission-group names are case-insensitive
+// in practice), ids exactly; "*" is not a name and is handled by the caller.
+func listed(list []string, v string) bool {
+	if v == "" {
+		return false
 	}
 	for _, a := range list {
-		if a == "*" || strings.EqualFold(a, v) {
+		if a != "*" && strings.EqualFold(strings.TrimSpace(a), v) {
 			return true
 		}
 	}
 	return false
+}
+
+// policyFields names the fields a refusal points at: spec.zones / spec.permissions, or spec.policies[i]
+// (i < 0: the policies as a whole).
+func policyFields(tok *cfv1.CloudflareToken, i int) (zones, permissions string) {
+	if len(tok.Spec.Policies) == 0 {
+		return "spec.zones", "spec.permissions"
+	}
+	if i < 0 {
+		return "spec.policies", "spec.policies"
+	}
+	f := fmt.Sprintf("spec.policies[%d]", i)
+	return f + ".zones", f + ".permissions"
+}
+
+func scopeWord(scope string) string {
+	switch scope {
+	case cloudflare.ScopeAccount:
+		return "account"
+	case cloudflare.ScopeUser:
+		return "user"
+	}
+	return scope
+}
+
+func neverMintedRefusal(field, perm string) error {
+	return refuse("PermissionNeverMinted", "%s: permission %q can create or read tokens: the operator never mints it, "+
+		"whatever the issuer allows (a minted token must never be able to mint)", field, perm)
+}
+
+func accountRefusal(field string, iss *issuer) error {
+	return refuse("AccountNotAllowed", "%s: account-wide policies need spec.allowedZones [\"*\"] on %s (it allows %v)",
+		field, iss.key(), iss.spec.AllowedZones)
 }
 
 // ensureSourceRangesWithin: when the issuer's defaultSourceRanges allow only some networks, a token that

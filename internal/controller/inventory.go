@@ -79,6 +79,22 @@ func (inv *Inventory) Sweep(ctx context.Context, key string, cl cloudflare.Clien
 	return out, nil
 }
 
+// Lookup finds a token in the owner's list: the last sweep's, unless it is older than the interval or
+// fresh is asked for. listed is false when the owner's list does not have it.
+func (inv *Inventory) Lookup(ctx context.Context, key string, cl cloudflare.Client, id string, fresh bool) (
+	t cloudflare.Token, listed bool, err error) {
+	l := inv.list(key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := inv.Now(); fresh || now.Sub(l.sweptAt) >= inv.Interval {
+		if err := l.sweep(ctx, cl, now); err != nil {
+			return cloudflare.Token{}, false, err
+		}
+	}
+	t, listed = l.byID[id]
+	return t, listed, nil
+}
+
 // Count is how many tokens the credential held at the last sweep, and whether a sweep has happened.
 func (inv *Inventory) Count(key string) (int, bool) {
 	l := inv.list(key)

@@ -37,8 +37,9 @@ func (i *issuer) key() string {
 
 // inventoryKey is shared by every issuer that mints through the same credential, owner and account, since
 // they see the same list of tokens at Cloudflare.
-func (i *issuer) inventoryKey() string {
-	c := i.config
+func (i *issuer) inventoryKey() string { return inventoryKeyOf(i.config) }
+
+func inventoryKeyOf(c cloudflare.Config) string {
 	return strings.Join([]string{cloudflare.CredentialHash(c.Credential), string(c.Owner), c.AccountID, c.BaseURL}, "/")
 }
 

@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -62,7 +63,9 @@ func (r *IssuerReconciler) observer() Observer {
 	return r.Observer
 }
 
-// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers;clustertokenissuers,verbs=get;list;watch
+// Issuers: update/patch only to add and remove the in-use finalizer.
+// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers;clustertokenissuers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers/finalizers;clustertokenissuers/finalizers,verbs=update
 // +kubebuilder:rbac:groups=cloudflare.tokenoperator.dev,resources=tokenissuers/status;clustertokenissuers/status,verbs=get;update;patch
 
 // Reconcile verifies the credential when the spec changed, when it was never verified, or when the last
@@ -71,6 +74,9 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	iss, err := r.load(ctx, req)
 	if err != nil || iss == nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if deleting, err := r.ensureInUseFinalizer(ctx, iss); deleting || err != nil {
+		return ctrl.Result{}, err
 	}
 	base := iss.obj.DeepCopyObject().(client.Object)
 	now := r.Now()
@@ -189,7 +195,8 @@ func (r *IssuerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		obj = &cfv1.ClusterTokenIssuer{}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(obj, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletionStarted))).
+		Watches(&cfv1.CloudflareToken{}, handler.EnqueueRequestsFromMapFunc(r.issuersOfToken), builder.WithPredicates(usesChanged)).
 		Named(strings.ToLower(r.Kind)).
 		Complete(r)
 }

@@ -48,13 +48,17 @@ const (
 	DefaultOrphanGrace    = 30 * time.Minute
 )
 
-// CacheOptions keeps only the operator's own Secrets in the cache: a cluster's other Secrets are never
-// read into memory, and parent credentials are read uncached, by name, when needed. managedFields, which
-// the operator never reads, are dropped from every cached object.
+// CacheOptions keeps only Secrets with the operator's label in the cache, and never their data
+// (TransformSecretForCache): a cluster's other Secrets are never read into memory, and parent credentials
+// are read uncached, by name, when needed. managedFields, which the operator never reads, are dropped from
+// every cached object.
 func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue})},
+			&corev1.Secret{}: {
+				Label:     labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue}),
+				Transform: TransformSecretForCache,
+			},
 		},
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}

@@ -85,8 +85,10 @@ var _ = BeforeSuite(func() {
 	Expect(k8sClient.Create(suiteCtx, &cfv1.ClusterTokenIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: issuerName},
 		Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-			APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"},
-			AccountID:         fake.AccountID(),
+			APITokenSecretRef:  &cfv1.SecretKeyRef{Name: "cf-parent"},
+			AccountID:          fake.AccountID(),
+			AllowedZones:       []string{"*"},
+			AllowedPermissions: []string{"*"},
 		}},
 	})).To(Succeed())
 	stopManager = startManager()

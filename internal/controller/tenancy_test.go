@@ -32,27 +32,27 @@ var _ = Describe("tenancy: issuers bound what can be minted", Ordered, func() {
 		Expect(k8sClient.Create(suiteCtx, &cfv1.ClusterTokenIssuer{
 			ObjectMeta: metav1.ObjectMeta{Name: "selective"},
 			Spec: cfv1.ClusterTokenIssuerSpec{
-				IssuerSpec:        cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"}},
+				IssuerSpec:        withAnyZoneScope(cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"}}),
 				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"cloudflare-tokens": "allowed"}},
 			},
 		})).To(Succeed())
 		// A tenant's issuer that tries to read the operator's parent credential from the operator namespace.
 		Expect(k8sClient.Create(suiteCtx, &cfv1.TokenIssuer{
 			ObjectMeta: metav1.ObjectMeta{Name: "borrowing", Namespace: teamNS},
-			Spec:       cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent", Namespace: operatorNamespace}},
+			Spec:       withAnyZoneScope(cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent", Namespace: operatorNamespace}}),
 		})).To(Succeed())
 		// A cluster issuer pointed at a tenant's namespace for its credential.
 		Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cf-parent", Namespace: otherNS},
 			StringData: map[string]string{"api-token": fake.UserParentToken()}})).To(Succeed())
 		Expect(k8sClient.Create(suiteCtx, &cfv1.ClusterTokenIssuer{
 			ObjectMeta: metav1.ObjectMeta{Name: "tenant-credential"},
-			Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-				APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent", Namespace: otherNS}}},
+			Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: withAnyZoneScope(cfv1.IssuerSpec{
+				APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent", Namespace: otherNS}})},
 		})).To(Succeed())
 		// A TokenIssuer of another namespace, referenced from teamNS.
 		Expect(k8sClient.Create(suiteCtx, &cfv1.TokenIssuer{
 			ObjectMeta: metav1.ObjectMeta{Name: "elsewhere", Namespace: otherNS},
-			Spec:       cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"}},
+			Spec:       withAnyZoneScope(cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"}}),
 		})).To(Succeed())
 		waitIssuerReady("bounded")
 		waitIssuerReady("selective")
@@ -73,7 +73,7 @@ var _ = Describe("tenancy: issuers bound what can be minted", Ordered, func() {
 		Entry("a namespace the ClusterTokenIssuer does not select", "unselected", "ClusterTokenIssuer", "selective",
 			func(*cfv1.CloudflareToken) {}, "NamespaceNotAllowed", "does not serve namespace"),
 		Entry("a zone outside allowedZones", "zone", "ClusterTokenIssuer", "bounded",
-			func(t *cfv1.CloudflareToken) { t.Spec.Zones = []string{"example.org"} }, "ZoneNotAllowed", `zone "example.org" is not in`),
+			func(t *cfv1.CloudflareToken) { t.Spec.Zones = []string{"example.org"} }, "ZoneNotAllowed", `zone "example.org" (id `),
 		Entry("a permission outside allowedPermissions", "perm", "ClusterTokenIssuer", "bounded",
 			func(t *cfv1.CloudflareToken) { t.Spec.Permissions = []string{"Zone Read", "DNS Write", "Zone Write"} },
 			"PermissionNotAllowed", `permission "Zone Write" is not in`),

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
 
 // ensureFinalizer makes sure the resource cannot go before its tokens are revoked.
@@ -53,10 +55,55 @@ func (r *CloudflareTokenReconciler) reconcileDelete(ctx context.Context, p *toke
 }
 
 func (r *CloudflareTokenReconciler) revokeForDeletion(ctx context.Context, p *tokenPass) error {
+	if err := r.recoverForDeletion(ctx, p); err != nil {
+		return err
+	}
+	st := &p.tok.Status
+	var errs []error
+	var count int
+	for _, rt := range slices.Clone(st.RetiringTokens) {
+		done, err := r.revokeOnDeletion(ctx, p, rt.ID, rt.MintedBy)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		count += done
+		r.dropRecorded(st, rt.ID)
+	}
+	if st.TokenID != "" {
+		var done int
+		var err error
+		if p.tok.Spec.DeletionPolicy == cfv1.DeletionPolicyRetain {
+			err = r.retainCurrent(ctx, p)
+		} else {
+			done, err = r.revokeOnDeletion(ctx, p, st.TokenID, st.MintedBy)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			count += done
+			r.dropRecorded(st, st.TokenID)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if count > 0 {
+		r.event(p.tok, corev1.EventTypeNormal, "Revoked", "Revoke", "Revoked %d token(s) on deletion", count)
+	}
+	return nil
+}
+
+// recoverForDeletion revokes tokens of an unfinished mint (found by name through the issuer the resource
+// names) before the resource goes: nothing else would ever find them.
+func (r *CloudflareTokenReconciler) recoverForDeletion(ctx context.Context, p *tokenPass) error {
+	if !hasUnrecordedAttempt(&p.tok.Status) {
+		return nil
+	}
 	iss, err := r.Issuers.loadIssuerObject(ctx, p.tok.Spec.IssuerRef, p.tok.Namespace)
 	if err != nil {
-		return fmt.Errorf("cannot revoke tokens without the issuer (restore it, or remove finalizer %s by hand "+
-			"and revoke the tokens in the dashboard): %w", cfv1.FinalizerRevokeTokens, err)
+		return fmt.Errorf("cannot look for the tokens of an unfinished mint without the issuer (restore it, or remove "+
+			"finalizer %s by hand and revoke the tokens in the dashboard): %w", cfv1.FinalizerRevokeTokens, err)
 	}
 	if err := r.Issuers.loadCredential(ctx, iss); err != nil {
 		return err
@@ -66,47 +113,59 @@ func (r *CloudflareTokenReconciler) revokeForDeletion(ctx context.Context, p *to
 		return err
 	}
 	p.iss, p.cl = iss, cl
-	if err := r.recoverUnrecordedTokens(ctx, p); err != nil {
-		return err
+	return r.recoverUnrecordedTokens(ctx, p)
+}
+
+// revokeOnDeletion revokes one recorded token through its origin and says how many were revoked. A token
+// nothing can revoke any more does not hold the deletion up: a Warning event names it for a person.
+func (r *CloudflareTokenReconciler) revokeOnDeletion(ctx context.Context, p *tokenPass, id string, o *cfv1.TokenOrigin) (int, error) {
+	outcome, err := r.revokeRecorded(ctx, p, id, o, "deletion")
+	switch {
+	case err != nil:
+		return 0, err
+	case outcome == stranded:
+		r.event(p.tok, corev1.EventTypeWarning, "TokensStranded", "Revoke", "Token %s cannot be revoked: the issuer or "+
+			"credential that minted it is gone or no longer sees it; revoke it in Cloudflare's dashboard", id)
+		return 0, nil
+	case outcome == notOurs:
+		return 0, nil
 	}
+	return 1, nil
+}
+
+// retainCurrent hands the current token over for good (deletionPolicy Retain): it is renamed at Cloudflare so
+// that its name no longer carries this cluster's mark. Nothing in memory or in the cluster has to remember
+// it: no sweep, drift check or restart can ever take it for one of the operator's tokens again.
+func (r *CloudflareTokenReconciler) retainCurrent(ctx context.Context, p *tokenPass) error {
 	st := &p.tok.Status
-	ids := make([]string, 0, len(st.RetiringTokens)+1)
-	for _, rt := range st.RetiringTokens {
-		ids = append(ids, rt.ID)
-	}
-	if st.TokenID != "" && p.tok.Spec.DeletionPolicy != cfv1.DeletionPolicyRetain {
-		ids = append(ids, st.TokenID)
-	}
-	var errs []error
-	for _, id := range ids {
-		if err := cl.DeleteToken(ctx, id); err != nil {
-			errs = append(errs, fmt.Errorf("revoking token %s: %w", id, err))
-			r.observer().RevocationFailed(iss.key())
-			continue
-		}
-		r.Inventory.Forget(iss.inventoryKey(), id)
-		r.observer().Revoked(iss.key(), "deletion")
-		r.dropRecorded(st, id)
-	}
-	if err := errors.Join(errs...); err != nil {
+	oc, err := r.clientForOrigin(ctx, p, st.MintedBy)
+	if err != nil {
 		return err
 	}
-	r.event(p.tok, corev1.EventTypeNormal, "Revoked", "Revoke", "Revoked %d token(s) on deletion", len(ids))
+	if oc == nil {
+		return nil // its issuer is gone: nothing can revoke it, so nothing will
+	}
+	name := retainedName(st.TokenName)
+	if err := oc.cl.RenameToken(ctx, st.TokenID, name); err != nil && cloudflare.ClassOf(err) != cloudflare.ClassNotFound {
+		return fmt.Errorf("handing over retained token %s: %w", st.TokenID, err)
+	}
+	r.Inventory.Forget(oc.key, st.TokenID)
+	r.event(p.tok, corev1.EventTypeNormal, "Retained", "Retain", "Token %s stays valid until it expires, renamed %q; "+
+		"the operator will never revoke it", st.TokenID, name)
 	return nil
+}
+
+// retainedName is a token name without the machine-read mark (ParseTokenName refuses it).
+func retainedName(name string) string {
+	return truncateName(retainedPrefix + name)
 }
 
 // dropRecorded removes a revoked token from status, so that a retried deletion does not count it again.
 func (r *CloudflareTokenReconciler) dropRecorded(st *cfv1.CloudflareTokenStatus, id string) {
 	if st.TokenID == id {
-		st.TokenID = ""
+		st.TokenID, st.MintedBy = "", nil
 	}
-	kept := st.RetiringTokens[:0]
-	for _, rt := range st.RetiringTokens {
-		if rt.ID != id {
-			kept = append(kept, rt)
-		}
-	}
-	st.RetiringTokens = sortRetiring(kept)
+	st.RetiringTokens = sortRetiring(slices.DeleteFunc(st.RetiringTokens, func(rt cfv1.RetiringToken) bool { return rt.ID == id }))
 }
 
 // releaseSecret deletes the Secret (Revoke) or removes its owner reference so that it outlives the

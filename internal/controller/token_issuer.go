@@ -55,17 +55,25 @@ func (r *CloudflareTokenReconciler) requestsFor(ctx context.Context, opts ...cli
 	return reqs
 }
 
-// resolveIssuer finds the issuer, checks that it serves this namespace and is Ready, and gets its client.
+// resolveIssuer finds the issuer, checks that it serves this namespace, that the token status records is
+// within its bounds (else the token is withdrawn) and that the spec is, that it is Ready, and gets its client.
 func (r *CloudflareTokenReconciler) resolveIssuer(ctx context.Context, p *tokenPass) error {
 	iss, err := r.Issuers.loadIssuerObject(ctx, p.tok.Spec.IssuerRef, p.tok.Namespace)
 	if err != nil {
 		return err
 	}
 	if err := r.ensureNamespaceSelected(ctx, iss, p.tok.Namespace); err != nil {
+		return r.withdrawToken(ctx, p, err)
+	}
+	if err := ensureRecordedWithinIssuer(p.tok, iss); err != nil {
+		return r.withdrawToken(ctx, p, err)
+	}
+	if err := precheckIssuerBounds(p.tok, iss); err != nil {
 		return err
 	}
-	if err := ensureWithinIssuerBounds(p.tok, iss); err != nil {
-		return err
+	if !iss.obj.GetDeletionTimestamp().IsZero() && p.tok.Status.TokenID == "" {
+		return refuse("IssuerTerminating", "%s is being deleted: it mints no new tokens (it is kept until the "+
+			"CloudflareTokens that use it are gone, so that their tokens can be revoked)", iss.key())
 	}
 	if ok, msg := iss.ready(); !ok {
 		return refuse("IssuerNotReady", "%s is not Ready: %s", iss.key(), msg)
@@ -80,6 +88,42 @@ func (r *CloudflareTokenReconciler) resolveIssuer(ctx context.Context, p *tokenP
 	p.iss, p.cl = iss, cl
 	p.scope = scopeHash(p.tok, iss.spec, iss.accountID)
 	return nil
+}
+
+// ensureRecordedWithinIssuer judges the token status records (its resolved zones and permission groups, and
+// its lifetime) against the issuer as it is now, with no Cloudflare call.
+func ensureRecordedWithinIssuer(tok *cfv1.CloudflareToken, iss *issuer) error {
+	st := &tok.Status
+	if st.TokenID == "" {
+		return nil
+	}
+	if err := ensureScopeWithinIssuer(tok, st.Zones, st.PermissionGroups, iss); err != nil {
+		return err
+	}
+	if max := iss.spec.MaxTTL; max != nil && st.IssuedAt != nil && st.ExpiresAt != nil &&
+		st.ExpiresAt.Sub(st.IssuedAt.Time) > max.Duration {
+		return refuse("TTLNotAllowed", "token %s lives %s, more than %s's spec.maxTTL %s", st.TokenID,
+			st.ExpiresAt.Sub(st.IssuedAt.Time), iss.key(), max.Duration)
+	}
+	return nil
+}
+
+// withdrawToken answers an issuer that no longer allows the token the resource holds (made stricter, or no
+// longer serving the namespace): the token is retired now and revoked after the resource's grace period,
+// never left valid until it expires (Reconcile retires tokens whatever the pass's outcome).
+func (r *CloudflareTokenReconciler) withdrawToken(ctx context.Context, p *tokenPass, cause error) error {
+	ref, ok := asRefusal(cause)
+	if !ok {
+		return cause
+	}
+	if id := p.tok.Status.TokenID; id != "" {
+		retireCurrent(p.tok, p.now)
+		st := &p.tok.Status
+		st.IssuedAt, st.ExpiresAt, st.RenewalTime, st.ScopeHash = nil, nil, nil, ""
+		r.event(p.tok, corev1.EventTypeWarning, "Withdrawn", "Revoke", "Token %s is no longer allowed (%s: %s); it is revoked after %s",
+			id, ref.Reason, ref.Message, p.tok.Spec.RotationGracePeriodOrDefault())
+	}
+	return cause
 }
 
 // ensureNamespaceSelected refuses a ClusterTokenIssuer whose namespaceSelector does not pick the namespace.

@@ -66,6 +66,17 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 	if err != nil {
 		return err
 	}
+	if err := ensureScopeWithinIssuer(tok, scope.zones, scope.groups, p.iss); err != nil {
+		return err
+	}
+	if err := r.ensureRetiringRoom(ctx, p); err != nil {
+		return err
+	}
+	unlock, err := r.ensureNamespaceLimit(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	release, err := r.reserveQuota(ctx, p)
 	if err != nil {
 		return err
@@ -109,11 +120,8 @@ func (r *CloudflareTokenReconciler) recordMinted(p *tokenPass, created cloudflar
 	scope *desiredScope, now time.Time, reason MintReason) {
 	tok, st := p.tok, &p.tok.Status
 	old := st.TokenID
-	if old != "" {
-		st.RetiringTokens = append(st.RetiringTokens, cfv1.RetiringToken{
-			ID: old, RevokeAt: metav1.NewTime(now.Add(tok.Spec.RotationGracePeriodOrDefault()).Truncate(time.Second))})
-	}
-	st.TokenID, st.TokenName, st.ScopeHash = created.ID, name, p.scope
+	retireCurrent(tok, now)
+	st.TokenID, st.TokenName, st.ScopeHash, st.MintedBy = created.ID, name, p.scope, originOf(p.iss)
 	st.IssuedAt, st.ExpiresAt = timePtr(now.Truncate(time.Second)), timePtr(expires)
 	st.RenewalTime = timePtr(renewalTime(expires, tok.Spec.RenewBeforeOrDefault(), fmt.Sprintf("%s/%d", tok.UID, st.Serial)))
 	st.Zones, st.PermissionGroups, st.SecretName = scope.zones, scope.groups, secretName(tok)

@@ -86,12 +86,9 @@ func (r *CloudflareTokenReconciler) unrecordedTokens(ctx context.Context, p *tok
 // adopt records a token found in the Secret as current, retiring the one status had.
 func (r *CloudflareTokenReconciler) adopt(p *tokenPass, t cloudflare.Token) {
 	tok, st := p.tok, &p.tok.Status
-	if st.TokenID != "" {
-		st.RetiringTokens = append(st.RetiringTokens, cfv1.RetiringToken{
-			ID: st.TokenID, RevokeAt: *timePtr(p.now.Add(tok.Spec.RotationGracePeriodOrDefault()).Truncate(time.Second))})
-	}
+	retireCurrent(tok, p.now)
 	n, _ := ParseTokenName(t.Name)
-	st.TokenID, st.TokenName, st.ScopeHash = t.ID, n.Format(tok.Namespace, tok.Name), p.scope
+	st.TokenID, st.TokenName, st.ScopeHash, st.MintedBy = t.ID, n.Format(tok.Namespace, tok.Name), p.scope, originOf(p.iss)
 	issued := t.IssuedOn
 	if issued.IsZero() {
 		issued = p.now

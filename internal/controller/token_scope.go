@@ -146,6 +146,9 @@ func splitByScope(groups []cloudflare.PermissionGroup, p cfv1.Policy, field stri
 		prefer = cloudflare.ScopeAccount
 	}
 	for _, g := range groups {
+		if isNeverMinted(g.Name) || isNeverMinted(g.ID) {
+			return nil, nil, neverMintedRefusal(field, g.Name)
+		}
 		switch scopeOf(g, prefer) {
 		case cloudflare.ScopeZone:
 			if p.Account {

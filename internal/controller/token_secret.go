@@ -60,10 +60,14 @@ func extraKeysCurrent(sec *corev1.Secret, tok *cfv1.CloudflareToken) bool {
 	if x == nil {
 		return true
 	}
-	if x.TokenIDKey != "" && string(sec.Data[x.TokenIDKey]) != sec.Annotations[cfv1.AnnotationTokenID] {
+	holds := func(key, want string) bool {
+		d, ok := valueDigest(sec, key)
+		return ok && d == checksum([]byte(want))
+	}
+	if x.TokenIDKey != "" && !holds(x.TokenIDKey, sec.Annotations[cfv1.AnnotationTokenID]) {
 		return false
 	}
-	return x.ExpiresAtKey == "" || string(sec.Data[x.ExpiresAtKey]) == sec.Annotations[cfv1.AnnotationExpiresAt]
+	return x.ExpiresAtKey == "" || holds(x.ExpiresAtKey, sec.Annotations[cfv1.AnnotationExpiresAt])
 }
 
 func checksum(value []byte) string {
@@ -71,14 +75,15 @@ func checksum(value []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// ownsSecret says whether the Secret is the one this operator writes for tok; anything else is foreign
-// and never touched.
+// ownsSecret says whether the Secret is the one this operator writes for tok: labelled as such and
+// controlled by tok. Anything else is foreign and never touched, whatever its labels say (a tenant can put
+// the operator's labels on any Secret).
 func ownsSecret(sec *corev1.Secret, tok *cfv1.CloudflareToken) bool {
 	if sec.Labels[cfv1.LabelManagedBy] != cfv1.ManagedByValue || sec.Labels[cfv1.LabelToken] != tok.Name {
 		return false
 	}
 	owner := metav1.GetControllerOf(sec)
-	return owner == nil || owner.UID == tok.UID
+	return owner != nil && owner.UID == tok.UID
 }
 
 // holdsToken says whether the Secret still holds the value written for tokenID, laid out as the template
@@ -87,8 +92,8 @@ func holdsToken(sec *corev1.Secret, tok *cfv1.CloudflareToken, tokenID string) b
 	if sec == nil || sec.Annotations[cfv1.AnnotationTokenID] != tokenID {
 		return false
 	}
-	v, ok := sec.Data[secretKey(tok)]
-	return ok && len(v) > 0 && sec.Annotations[annotationChecksum] == checksum(v) && extraKeysCurrent(sec, tok)
+	d, ok := valueDigest(sec, secretKey(tok))
+	return ok && sec.Annotations[annotationChecksum] == d && extraKeysCurrent(sec, tok)
 }
 
 // readSecret reads the token's Secret from the cache, which holds only Secrets with the operator's label.

@@ -115,6 +115,13 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, reason, "")
 		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
 	}
+	if len(st.RetiringTokens) > 0 {
+		// Replaced or withdrawn tokens are revoked on time whatever else fails.
+		wake := max(time.Second, st.RetiringTokens[0].RevokeAt.Sub(r.Now()))
+		if terminal || wake < res.RequeueAfter {
+			return ctrl.Result{RequeueAfter: wake}, nil
+		}
+	}
 	if terminal {
 		// A change to the resource, its issuer or its namespace starts a new pass; nothing else can help.
 		return ctrl.Result{}, reconcile.TerminalError(err)
@@ -205,4 +212,14 @@ func timeOf(t *metav1.Time) time.Time {
 		return time.Time{}
 	}
 	return t.Time
+}
+
+func isConditionTrue(tok *cfv1.CloudflareToken, typ string) bool {
+	return meta.IsStatusConditionTrue(tok.Status.Conditions, typ)
+}
+
+// setPlainCondition sets a condition other than Ready, which emits no event of its own.
+func setPlainCondition(tok *cfv1.CloudflareToken, typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&tok.Status.Conditions, metav1.Condition{
+		Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: tok.Generation})
 }

@@ -18,6 +18,8 @@ import (
 //	cfto:<cluster hash>:<resource UID>:<serial> <namespace>/<name>
 const (
 	tokenNamePrefix = "cfto:"
+	// retainedPrefix goes before the name of a token handed over by deletionPolicy Retain.
+	retainedPrefix = "retained "
 	maxTokenName    = 120 // Cloudflare's limit
 )
 
@@ -39,7 +41,11 @@ func ClusterHash(clusterName string) string {
 
 // Format renders the name, with namespace/name appended and cut to Cloudflare's limit.
 func (n TokenName) Format(namespace, name string) string {
-	s := fmt.Sprintf("%s%s:%s:%d %s/%s", tokenNamePrefix, n.Cluster, n.UID, n.Serial, namespace, name)
+	return truncateName(fmt.Sprintf("%s%s:%s:%d %s/%s", tokenNamePrefix, n.Cluster, n.UID, n.Serial, namespace, name))
+}
+
+// truncateName cuts a name to Cloudflare's limit without splitting a character.
+func truncateName(s string) string {
 	if len(s) <= maxTokenName {
 		return s
 	}

@@ -2,7 +2,8 @@
 // kube-apiserver and etcd (envtest), the in-memory fake Cloudflare API with a set latency behind a counting
 // proxy, and bin/manager as its own process. It prints a table and writes BENCHMARKS.md.
 //
-// Phases, in order: Go micro-benchmarks; 2,000 unrelated 1 MiB Secrets; the manager starts; single
+// Phases, in order: Go micro-benchmarks; 2,000 unrelated 1 MiB Secrets; the manager starts; 60 Secrets of
+// 900 KiB that a tenant labels as the operator's (RSS growth, then deleted); single
 // resources and a burst of 50 for latency (then deleted); 500 account-owned tokens at once (calls per mint,
 // latency, throughput); a manager restart (calls, one drift sweep per credential); a forced rotation of all
 // 500 (calls per rotation). Memory and CPU of each manager process come from /proc.
@@ -57,20 +58,22 @@ const (
 var accounts = []string{"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a", "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"}
 
 type options struct {
-	latency      time.Duration
-	tokens       int
-	singles      int
-	burst        int
-	secrets      int
-	secretSize   int
-	budget       int
-	etcdQuota    int64
-	out          string
-	logDir       string
-	micro        bool
-	benchtime    string
-	readyTimeout time.Duration
-	concurrency  int
+	latency    time.Duration
+	tokens     int
+	singles    int
+	burst      int
+	secrets    int
+	secretSize int
+	// hostileSecrets / hostileSize: Secrets a tenant labels as the operator's (hostileLabels).
+	hostileSecrets, hostileSize int
+	budget                      int
+	etcdQuota                   int64
+	out                         string
+	logDir                      string
+	micro                       bool
+	benchtime                   string
+	readyTimeout                time.Duration
+	concurrency                 int
 }
 
 func main() {
@@ -81,6 +84,8 @@ func main() {
 	flag.IntVar(&o.burst, "burst", 50, "resources created at once for the middle latency figure")
 	flag.IntVar(&o.secrets, "secrets", 2000, "unrelated Secrets in the cluster")
 	flag.IntVar(&o.secretSize, "secret-size", 1<<20, "bytes of data in each unrelated Secret")
+	flag.IntVar(&o.hostileSecrets, "hostile-secrets", 60, "Secrets a tenant labels as the operator's (0: skip the phase)")
+	flag.IntVar(&o.hostileSize, "hostile-secret-size", 900<<10, "bytes of data in each of them")
 	flag.IntVar(&o.budget, "api-requests-per-5m", 1000, "the manager's --api-requests-per-5m")
 	flag.Int64Var(&o.etcdQuota, "etcd-quota-bytes", 8<<30, "etcd --quota-backend-bytes")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "the note to write (\"\" writes none)")
@@ -132,6 +137,8 @@ type results struct {
 	rotationCalls        callSummary
 	managers             []managerRun
 	idleRSSKiB           int64
+	hostileBeforeKiB     int64
+	hostileAfterKiB      int64
 	maxWindowAll         int
 	maxWindowByAccount   map[string]int
 	total429, totalCalls int
@@ -206,7 +213,7 @@ func run(ctx context.Context, o options) (err error) {
 	}()
 
 	for _, phase := range []func(context.Context) error{
-		b.populate, b.startFirstManager, b.latencyAtOne, b.latencyBurst, b.mint, b.restart, b.rotate,
+		b.populate, b.startFirstManager, b.hostileLabels, b.latencyAtOne, b.latencyBurst, b.mint, b.restart, b.rotate,
 	} {
 		if err := phase(ctx); err != nil {
 			if b.mgr != nil {
@@ -354,9 +361,11 @@ func (b *bench) populate(ctx context.Context) error {
 		if err := b.k8s.Create(ctx, &cfv1.ClusterTokenIssuer{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-				APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent-" + name},
-				AccountID:         a,
-				TokenOwner:        cfv1.TokenOwnerAccount,
+				APITokenSecretRef:  &cfv1.SecretKeyRef{Name: "cf-parent-" + name},
+				AccountID:          a,
+				TokenOwner:         cfv1.TokenOwnerAccount,
+				AllowedZones:       []string{"*"},
+				AllowedPermissions: []string{"Zone Read", "DNS Write"},
 			}},
 		}); err != nil {
 			return err

@@ -73,7 +73,8 @@ func TestSolverWithAMintedToken(t *testing.T) {
 	must(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cf-parent", Namespace: "cloudflare-token-operator"},
 		StringData: map[string]string{"api-token": srv.UserParentToken()}}))
 	must(c.Create(ctx, &cfv1.ClusterTokenIssuer{ObjectMeta: metav1.ObjectMeta{Name: "cloudflare"},
-		Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"}}}}))
+		Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"},
+			AllowedZones: []string{"example.com"}, AllowedPermissions: []string{"Zone Read", "DNS Write"}}}}))
 	must(c.Create(ctx, &cfv1.CloudflareToken{ObjectMeta: metav1.ObjectMeta{Name: "dns01", Namespace: "cert-manager"},
 		Spec: cfv1.CloudflareTokenSpec{IssuerRef: cfv1.IssuerRef{Kind: "ClusterTokenIssuer", Name: "cloudflare"},
 			Zones: []string{"example.com"}, Permissions: []string{"Zone Read", "DNS Write"}}}))

@@ -42,9 +42,11 @@ func (h *harness) issuer(name string, owner cfv1.TokenOwner, accountID, parent s
 	iss := &cfv1.ClusterTokenIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-			APITokenSecretRef: &cfv1.SecretKeyRef{Name: secret},
-			AccountID:         accountID,
-			TokenOwner:        owner,
+			APITokenSecretRef:  &cfv1.SecretKeyRef{Name: secret},
+			AccountID:          accountID,
+			TokenOwner:         owner,
+			AllowedZones:       []string{"*"},
+			AllowedPermissions: []string{"*"},
 		}},
 	}
 	Expect(k8sClient.Create(suiteCtx, iss)).To(Succeed())

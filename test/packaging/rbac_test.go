@@ -35,7 +35,12 @@ func TestManagerRBACIsLeastPrivilege(t *testing.T) {
 		"cloudflare.tokenoperator.dev/cloudflaretokens/finalizers": {"update"},
 		"cloudflare.tokenoperator.dev/tokenissuers/status":         {"update", "patch"},
 		"cloudflare.tokenoperator.dev/clustertokenissuers/status":  {"update", "patch"},
-		"events.k8s.io/events":                                     {"create", "patch"},
+		// The in-use finalizer on issuers: added and removed with patches.
+		"cloudflare.tokenoperator.dev/tokenissuers":                   {"update", "patch"},
+		"cloudflare.tokenoperator.dev/clustertokenissuers":            {"update", "patch"},
+		"cloudflare.tokenoperator.dev/tokenissuers/finalizers":        {"update"},
+		"cloudflare.tokenoperator.dev/clustertokenissuers/finalizers": {"update"},
+		"events.k8s.io/events":                                        {"create", "patch"},
 	}
 	reads := map[string]bool{"get": true, "list": true, "watch": true}
 	for _, rule := range role.Rules {

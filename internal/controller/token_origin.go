@@ -1,0 +1,122 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+)
+
+// Every token is revoked through the issuer, owner and credential that minted it, which status records
+// beside it (mintedBy): a resource moved to another issuer, or an issuer whose credential or tokenOwner
+// changed, must not send the delete to an owner that never had the token (Cloudflare answers 404, which
+// would read as "revoked" while the token stays valid).
+
+// originOf is the record of a token minted now through iss.
+func originOf(iss *issuer) *cfv1.TokenOrigin {
+	owner := cfv1.TokenOwnerUser
+	if iss.config.Owner == cloudflare.OwnerAccount {
+		owner = cfv1.TokenOwnerAccount
+	}
+	return &cfv1.TokenOrigin{IssuerKind: iss.kind, IssuerName: iss.name, Owner: owner,
+		AccountID: iss.config.AccountID, Credential: cloudflare.CredentialHash(iss.config.Credential)}
+}
+
+// originClient is how a recorded token is reached: a client for the owner that holds it, and whether its
+// credential is the very one that minted the token (only then does "not found" prove it gone).
+type originClient struct {
+	cl        cloudflare.Client
+	key       string // inventory key of cl's owner
+	issuerKey string
+	exact     bool
+}
+
+// clientForOrigin finds the client for a token's origin; nil (and no error) when its issuer no longer
+// exists, so that nothing can revoke the token. A token recorded before origins were (nil) belongs to the
+// issuer the resource names.
+func (r *CloudflareTokenReconciler) clientForOrigin(ctx context.Context, p *tokenPass, o *cfv1.TokenOrigin) (*originClient, error) {
+	ref := p.tok.Spec.IssuerRef
+	if o != nil {
+		ref = cfv1.IssuerRef{Kind: o.IssuerKind, Name: o.IssuerName}
+	}
+	cacheKey := fmt.Sprintf("%s/%s", ref.Kind, ref.Name)
+	if o != nil {
+		cacheKey += "/" + string(o.Owner) + "/" + o.AccountID + "/" + o.Credential
+	}
+	if oc, ok := p.origins[cacheKey]; ok {
+		return oc, nil
+	}
+	iss, err := r.Issuers.loadIssuerObject(ctx, ref, p.tok.Namespace)
+	if _, refused := asRefusal(err); refused || apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Issuers.loadCredential(ctx, iss); err != nil {
+		return nil, fmt.Errorf("reading the credential of %s to revoke its tokens: %w", iss.key(), err)
+	}
+	cfg := iss.config
+	exact := true
+	if o != nil {
+		cfg.Owner, cfg.AccountID = cloudflare.OwnerUser, o.AccountID
+		if o.Owner == cfv1.TokenOwnerAccount {
+			cfg.Owner = cloudflare.OwnerAccount
+		}
+		exact = cloudflare.CredentialHash(cfg.Credential) == o.Credential
+	}
+	cl, err := r.Factory.ClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare client for %s: %w", iss.key(), err)
+	}
+	oc := &originClient{cl: cl, key: inventoryKeyOf(cfg), issuerKey: iss.key(), exact: exact}
+	if p.origins == nil {
+		p.origins = map[string]*originClient{}
+	}
+	p.origins[cacheKey] = oc
+	return oc, nil
+}
+
+// revokeOutcome is what became of a recorded token that was to be revoked.
+type revokeOutcome int
+
+const (
+	// revoked: deleted at Cloudflare (or proven gone by the credential that minted it).
+	revoked revokeOutcome = iota
+	// stranded: nothing the operator holds can revoke it (its issuer is gone, or the issuer's credential
+	// no longer sees it); it stays recorded and reported until it expires.
+	stranded
+	// notOurs: Cloudflare names it as another resource's token: a status edited by hand. Never deleted.
+	notOurs
+)
+
+// revokeRecorded revokes one token status records, through its origin. why labels the metric.
+func (r *CloudflareTokenReconciler) revokeRecorded(ctx context.Context, p *tokenPass, id string, o *cfv1.TokenOrigin,
+	why string) (revokeOutcome, error) {
+	oc, err := r.clientForOrigin(ctx, p, o)
+	if err != nil || oc == nil {
+		return stranded, err
+	}
+	// A credential other than the minting one must see the token listed before its delete means anything.
+	t, listed, err := r.Inventory.Lookup(ctx, oc.key, oc.cl, id, !oc.exact)
+	if err != nil {
+		return stranded, fmt.Errorf("looking up token %s before revoking it: %w", id, err)
+	}
+	if listed {
+		if n, ok := ParseTokenName(t.Name); !ok || n.UID != p.tok.UID {
+			return notOurs, nil
+		}
+	} else if !oc.exact {
+		return stranded, nil
+	}
+	if err := oc.cl.DeleteToken(ctx, id); err != nil {
+		r.observer().RevocationFailed(oc.issuerKey)
+		return stranded, fmt.Errorf("revoking token %s through %s: %w", id, oc.issuerKey, err)
+	}
+	r.Inventory.Forget(oc.key, id)
+	r.observer().Revoked(oc.issuerKey, why)
+	return revoked, nil
+}
