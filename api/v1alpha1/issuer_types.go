@@ -94,7 +94,8 @@ type IssuerSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|ns))+$`
 	MaxTTL *metav1.Duration `json:"maxTTL,omitempty"`
 	// maxTokensPerNamespace bounds how many CloudflareTokens of one namespace may hold tokens minted
-	// through this issuer; a further one is refused with reason NamespaceTokenLimit. Absent: no bound.
+	// through this issuer; a further one is refused with reason NamespaceTokenLimit. Default: none (no
+	// bound). Example: 10.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	MaxTokensPerNamespace *int32 `json:"maxTokensPerNamespace,omitempty"`

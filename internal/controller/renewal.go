@@ -36,6 +36,8 @@ const (
 	MintTokenNotLive  MintReason = "TokenNotLive"
 	MintSecretDrift   MintReason = "SecretLost"
 	MintExpired       MintReason = "Expired"
+	// MintOwnerChanged: the issuer now mints for another owner or account than the one holding the token.
+	MintOwnerChanged MintReason = "OwnerChanged"
 )
 
 // tokenFacts is what the decision needs to know beyond the resource itself.
@@ -46,6 +48,8 @@ type tokenFacts struct {
 	live bool
 	// secretHoldsToken is false when the Secret is missing or no longer holds the current value.
 	secretHoldsToken bool
+	// ownerChanged is true when the issuer's tokenOwner or account is no longer the current token's.
+	ownerChanged bool
 }
 
 // mintReason decides whether the resource needs a new token now.
@@ -62,6 +66,8 @@ func mintReason(tok *cfv1.CloudflareToken, facts tokenFacts, now time.Time) Mint
 		return MintSecretDrift
 	case st.ScopeHash != facts.scopeHash:
 		return MintScopeChanged
+	case facts.ownerChanged:
+		return MintOwnerChanged
 	case rotateRequested(tok):
 		return MintRotateRequest
 	case st.RenewalTime != nil && !now.Before(st.RenewalTime.Time):

@@ -35,6 +35,9 @@ func (r *CloudflareTokenReconciler) observeToken(ctx context.Context, p *tokenPa
 	if st.TokenID == "" {
 		return facts, nil
 	}
+	if o, now := st.MintedBy, originOf(p.iss); o != nil && (o.Owner != now.Owner || o.AccountID != now.AccountID) {
+		facts.ownerChanged = true
+	}
 	sec, err := readSecret(ctx, r.Client, p.tok)
 	if err != nil {
 		return facts, err

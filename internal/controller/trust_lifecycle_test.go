@@ -58,6 +58,30 @@ var _ = Describe("trust boundary: nothing minted is stranded", func() {
 		expectGoneAtCloudflare(oldID, 15*time.Second)
 	})
 
+	It("revokes the old token through its own owner when the issuer changes tokenOwner and credential", func() {
+		secret := "tb-owner-account-parent"
+		createSecretFor(secret, map[string]string{"api-token": fake.AccountParentToken(fake.AccountID())})
+		createClusterIssuer("tb-owner-change", cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"},
+			AccountID: fake.AccountID()})
+		waitIssuerReady("tb-owner-change")
+		ns := newNamespace()
+		tok := newToken(ns, "owner-change", grace(time.Second), func(t *cfv1.CloudflareToken) { t.Spec.IssuerRef.Name = "tb-owner-change" })
+		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
+		oldID := waitReady(client.ObjectKeyFromObject(tok)).Status.TokenID
+
+		iss := &cfv1.ClusterTokenIssuer{}
+		Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Name: "tb-owner-change"}, iss)).To(Succeed())
+		iss.Spec.TokenOwner, iss.Spec.APITokenSecretRef = cfv1.TokenOwnerAccount, &cfv1.SecretKeyRef{Name: secret}
+		Expect(k8sClient.Update(suiteCtx, iss)).To(Succeed())
+		Eventually(func(g Gomega) {
+			cur := &cfv1.CloudflareToken{}
+			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(tok), cur)).To(Succeed())
+			g.Expect(cur.Status.MintedBy).NotTo(BeNil())
+			g.Expect(cur.Status.MintedBy.Owner).To(Equal(cfv1.TokenOwnerAccount))
+		}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
+		expectGoneAtCloudflare(oldID, 15*time.Second)
+	})
+
 	It("withdraws a token its issuer no longer allows, and revokes it after the grace period", func() {
 		createClusterIssuer("tb-tightened", cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-parent"},
 			AllowedZones: []string{"example.com"}, AllowedPermissions: []string{"Zone Read", "DNS Write"}})
