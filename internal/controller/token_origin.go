@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
@@ -62,6 +63,12 @@ func (r *CloudflareTokenReconciler) clientForOrigin(ctx context.Context, p *toke
 	cfg := iss.config
 	exact := true
 	if o != nil {
+		if cloudflare.CredentialHash(cfg.Credential) != o.Credential {
+			// The issuer holds another credential now: the minting one may still be held by another issuer.
+			if held, ok := r.credentialHeldElsewhere(ctx, p.tok.Namespace, o.Credential); ok {
+				cfg.Credential = held
+			}
+		}
 		cfg.Owner, cfg.AccountID = cloudflare.OwnerUser, o.AccountID
 		if o.Owner == cfv1.TokenOwnerAccount {
 			cfg.Owner = cloudflare.OwnerAccount
@@ -119,4 +126,29 @@ func (r *CloudflareTokenReconciler) revokeRecorded(ctx context.Context, p *token
 	r.Inventory.Forget(oc.key, id)
 	r.observer().Revoked(oc.issuerKey, why)
 	return revoked, nil
+}
+
+// credentialHeldElsewhere finds the credential with the given digest among the issuers that can serve the
+// namespace's resources (every ClusterTokenIssuer, the namespace's TokenIssuers): after an issuer's
+// credential was replaced, the old one may still be held by another issuer, and it can revoke what it minted.
+func (r *CloudflareTokenReconciler) credentialHeldElsewhere(ctx context.Context, namespace, digest string) (cloudflare.Credential, bool) {
+	var all []*issuer
+	cis := &cfv1.ClusterTokenIssuerList{}
+	if err := r.List(ctx, cis); err == nil {
+		for i := range cis.Items {
+			all = append(all, clusterTokenIssuer(&cis.Items[i]))
+		}
+	}
+	tis := &cfv1.TokenIssuerList{}
+	if err := r.List(ctx, tis, client.InNamespace(namespace)); err == nil {
+		for i := range tis.Items {
+			all = append(all, tokenIssuer(&tis.Items[i]))
+		}
+	}
+	for _, iss := range all {
+		if r.Issuers.loadCredential(ctx, iss) == nil && cloudflare.CredentialHash(iss.config.Credential) == digest {
+			return iss.config.Credential, true
+		}
+	}
+	return cloudflare.Credential{}, false
 }
