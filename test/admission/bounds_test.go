@@ -25,17 +25,31 @@ func entries(rows []row) []TableEntry {
 
 var _ = Describe("CloudflareTokens written against their issuer's bounds", func() {
 	DescribeTable("outside the bounds: denied at admission, with the field and the rule named",
-		func(r row) { Expect(r.verify(false)).To(Succeed()) },
+		expectOutcome,
 		entries(deniedRows))
 
 	DescribeTable("inside the bounds, or for an issuer the policies cannot judge: admitted, without warning",
-		func(r row) { Expect(r.verify(false)).To(Succeed()) },
+		expectOutcome,
 		entries(admittedRows))
 
+	DescribeTable("across the trust boundary (fail closed, token-creating groups): denied at admission",
+		expectOutcome,
+		entries(trustDeniedRows))
+
+	DescribeTable("given by id, or spelt otherwise, where the controller decides after resolving: admitted",
+		expectOutcome,
+		entries(trustAdmittedRows))
+
 	DescribeTable("a zone whose DNS records Cloudflare will not edit through the API: admitted with a warning",
-		func(r row) { Expect(r.verify(false)).To(Succeed()) },
+		expectOutcome,
 		entries(warnedRows))
 })
+
+// expectOutcome writes a row's token and expects the row's outcome.
+func expectOutcome(r row) {
+	GinkgoHelper()
+	Expect(r.verify(false)).To(Succeed())
+}
 
 // deniedBy is the error text an UPDATE (or CREATE) denied by the policy ends with.
 func deniedBy(policy, message string) string {
@@ -139,7 +153,7 @@ var _ = Describe("UPDATEs of a CloudflareToken", Ordered, func() {
 // rowsFor lists the rows a validation (by its static message) decides.
 func rowsFor(policy, rule string) []row {
 	var out []row
-	for _, rows := range [][]row{deniedRows, warnedRows} {
+	for _, rows := range [][]row{deniedRows, trustDeniedRows, warnedRows} {
 		for _, r := range rows {
 			if r.policy == policy && r.rule == rule {
 				out = append(out, r)
@@ -157,11 +171,12 @@ func longName(i, n int, suffix string) string {
 
 var _ = Describe("A token at every maxItems of the schemas", func() {
 	It("is decided by the policy within the CEL cost limits, not refused for cost", func() {
-		// An issuer at its own maxItems: 256 allowed zones of 253 characters, 256 permissions of 128.
+		// An issuer at its own maxItems: 256 allowed zones of 252 characters (253 with the trailing dot a
+		// token may write), 256 permissions of 128.
 		allowedZones := make([]string, 256)
 		allowedPerms := make([]string, 256)
 		for i := range allowedZones {
-			allowedZones[i] = longName(i, 253, ".example.com")
+			allowedZones[i] = longName(i, 252, ".example.com")
 			allowedPerms[i] = longName(i, 128, " Write")
 		}
 		Expect(k8sClient.Create(ctx, &cfv1.ClusterTokenIssuer{ObjectMeta: metav1.ObjectMeta{Name: "crowded"},
@@ -169,12 +184,13 @@ var _ = Describe("A token at every maxItems of the schemas", func() {
 				APITokenSecretRef: credential(), AllowedZones: allowedZones, AllowedPermissions: allowedPerms,
 			}}})).To(Succeed())
 		// 32 policies of 64 zones and 64 permissions, every one matched by the issuer's last entries, in
-		// another case (the worst case of each lookup).
+		// another case, the zones with a trailing dot (the worst case of each lookup: the zones are found
+		// only in the dotted copy of the list, after a miss in the list itself).
 		policies := make([]cfv1.Policy, 32)
 		for p := range policies {
 			policies[p] = cfv1.Policy{Effect: "allow"}
 			for i := 0; i < 64; i++ {
-				policies[p].Zones = append(policies[p].Zones, strings.ToUpper(allowedZones[192+i]))
+				policies[p].Zones = append(policies[p].Zones, strings.ToUpper(allowedZones[192+i])+".")
 				policies[p].Permissions = append(policies[p].Permissions, strings.ToUpper(allowedPerms[192+i]))
 			}
 		}

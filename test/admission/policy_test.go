@@ -53,7 +53,7 @@ var _ = Describe("The policies", func() {
 		typo.SetName("typo-check")
 		v := validations(typo)
 		// A field of the token that does not exist, and one of the issuer (the params) misspelt.
-		typos := map[int][2]string{0: {"variables.zonesOutside", "object.spec.zone"}, 5: {"params.spec.maxTTL)", "params.spec.maxTtl)"}}
+		typos := map[int][2]string{0: {"variables.zonesOutside", "object.spec.zone"}, 7: {"params.spec.maxTTL)", "params.spec.maxTtl)"}}
 		for i, typo := range typos {
 			val := v[i].(map[string]any)
 			Expect(val["expression"]).To(ContainSubstring(typo[0]))
@@ -66,7 +66,7 @@ var _ = Describe("The policies", func() {
 		warns, _, _ := unstructured.NestedSlice(getPolicy("typo-check").Object, "status", "typeChecking", "expressionWarnings")
 		Expect(warns).To(ConsistOf(
 			And(HaveKeyWithValue("fieldRef", "spec.validations[0].expression"), HaveKeyWithValue("warning", ContainSubstring("zone"))),
-			And(HaveKeyWithValue("fieldRef", "spec.validations[5].expression"), HaveKeyWithValue("warning", ContainSubstring("maxTtl"))),
+			And(HaveKeyWithValue("fieldRef", "spec.validations[7].expression"), HaveKeyWithValue("warning", ContainSubstring("maxTtl"))),
 		))
 	})
 

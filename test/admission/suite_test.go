@@ -194,21 +194,13 @@ func createFixtures() {
 			DefaultSourceRanges: &cfv1.SourceRanges{Allow: []cfv1.CIDR{"203.0.113.0/24"}},
 		}}},
 		// "*" allows anything.
-		{ObjectMeta: metav1.ObjectMeta{Name: "open"}, Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-			APITokenSecretRef:  credential(),
-			AllowedZones:       []string{"*"},
-			AllowedPermissions: []string{"*"},
-		}}},
-		// No bounds at all allows anything too.
-		{ObjectMeta: metav1.ObjectMeta{Name: "unbounded"}, Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-			APITokenSecretRef: credential(),
-		}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "open"}, Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: anything()}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "selective"}, Spec: cfv1.ClusterTokenIssuerSpec{
-			IssuerSpec:        cfv1.IssuerSpec{APITokenSecretRef: credential()},
+			IssuerSpec:        anything(),
 			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"cloudflare-tokens": "allowed"}},
 		}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "expressive"}, Spec: cfv1.ClusterTokenIssuerSpec{
-			IssuerSpec: cfv1.IssuerSpec{APITokenSecretRef: credential()},
+			IssuerSpec: anything(),
 			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 				{Key: "env", Operator: metav1.LabelSelectorOpIn, Values: []string{"prod", "staging"}},
 				{Key: "tier", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"untrusted"}},
@@ -218,8 +210,9 @@ func createFixtures() {
 		}},
 		// Made stricter while a token minted through it exists (bounds_test.go).
 		{ObjectMeta: metav1.ObjectMeta{Name: "tightened"}, Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-			APITokenSecretRef: credential(),
-			AllowedZones:      []string{"example.com", "example.net"},
+			APITokenSecretRef:  credential(),
+			AllowedZones:       []string{"example.com", "example.net"},
+			AllowedPermissions: []string{"*"},
 		}}},
 	}
 	for _, iss := range clusterIssuers {
@@ -234,14 +227,17 @@ func createFixtures() {
 			DefaultSourceRanges: &cfv1.SourceRanges{Allow: []cfv1.CIDR{"198.51.100.0/24", "2001:db8::/32"}},
 		}},
 		// The same name in another namespace, with other bounds: a token is judged by its own namespace's.
-		{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: nsOther}, Spec: cfv1.IssuerSpec{
-			APITokenSecretRef: credential(),
-			AllowedZones:      []string{"*"},
-		}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: nsOther}, Spec: anything()},
 	}
 	for _, iss := range tokenIssuers {
 		Expect(k8sClient.Create(ctx, iss)).To(Succeed())
 	}
+	createTrustFixtures()
+}
+
+// anything is an issuer spec that allows any zone and any permission ("*"; an empty list allows nothing).
+func anything() cfv1.IssuerSpec {
+	return cfv1.IssuerSpec{APITokenSecretRef: credential(), AllowedZones: []string{"*"}, AllowedPermissions: []string{"*"}}
 }
 
 // waitForPolicies type-checks every policy (as kube-controller-manager would) and waits until the API
