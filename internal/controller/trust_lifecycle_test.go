@@ -204,6 +204,31 @@ var _ = Describe("trust boundary: nothing minted is stranded", func() {
 		}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
 	})
 
+	It("never revokes another resource's token that a status edited by hand lists as retiring", func() {
+		ns := newNamespace()
+		victim := newToken(ns, "victim")
+		Expect(k8sClient.Create(suiteCtx, victim)).To(Succeed())
+		victimID := waitReady(client.ObjectKeyFromObject(victim)).Status.TokenID
+		tok := newToken(ns, "tamperer")
+		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
+		tok = waitReady(client.ObjectKeyFromObject(tok))
+		// Someone with rights on the status subresource (tenants have none by default) points a retiring
+		// entry at the victim's token.
+		Eventually(func() error {
+			cur := &cfv1.CloudflareToken{}
+			if err := k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(tok), cur); err != nil {
+				return err
+			}
+			cur.Status.RetiringTokens = append(cur.Status.RetiringTokens, cfv1.RetiringToken{ID: victimID,
+				RevokeAt: metav1.NewTime(time.Now().Add(-time.Minute)), MintedBy: cur.Status.MintedBy})
+			return k8sClient.Status().Update(suiteCtx, cur)
+		}, 10*time.Second, 100*time.Millisecond).Should(Succeed())
+		expectEvent(tok, "NotRevoked", victimID)
+		info, ok := fake.Token(victimID)
+		Expect(ok).To(BeTrue(), "the victim's token was revoked")
+		Expect(info.Status).To(Equal("active"))
+	})
+
 	It("never writes or adopts a Secret that carries the operator's labels but that no CloudflareToken controls", func() {
 		ns := newNamespace()
 		planted := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "planted", Namespace: ns, Labels: map[string]string{
