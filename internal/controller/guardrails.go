@@ -68,7 +68,8 @@ func precheckIssuerBounds(tok *cfv1.CloudflareToken, iss *issuer) error {
 // allowed by name, id or "*"; every account- or user-scoped group named (by name or id) in
 // allowedPermissions, and then only with allowedZones ["*"], since it applies to the whole account; no group
 // that mints tokens, ever.
-func ensureScopeWithinIssuer(tok *cfv1.CloudflareToken, zones []cfv1.ResolvedZone, groups []cfv1.ResolvedPermissionGroup, iss *issuer) error {
+func ensureScopeWithinIssuer(tok *cfv1.CloudflareToken, zones []cfv1.ResolvedZone, groups []cfv1.ResolvedPermissionGroup,
+	iss *issuer) error {
 	spec := iss.spec
 	zf, pf := policyFields(tok, -1)
 	for _, g := range groups {

@@ -63,10 +63,10 @@ func (r *CloudflareTokenReconciler) resolveIssuer(ctx context.Context, p *tokenP
 		return err
 	}
 	if err := r.ensureNamespaceSelected(ctx, iss, p.tok.Namespace); err != nil {
-		return r.withdrawToken(ctx, p, err)
+		return r.withdrawToken(p, err)
 	}
 	if err := ensureRecordedWithinIssuer(p.tok, iss); err != nil {
-		return r.withdrawToken(ctx, p, err)
+		return r.withdrawToken(p, err)
 	}
 	if err := precheckIssuerBounds(p.tok, iss); err != nil {
 		return err
@@ -100,10 +100,10 @@ func ensureRecordedWithinIssuer(tok *cfv1.CloudflareToken, iss *issuer) error {
 	if err := ensureScopeWithinIssuer(tok, st.Zones, st.PermissionGroups, iss); err != nil {
 		return err
 	}
-	if max := iss.spec.MaxTTL; max != nil && st.IssuedAt != nil && st.ExpiresAt != nil &&
-		st.ExpiresAt.Sub(st.IssuedAt.Time) > max.Duration {
+	if maxTTL := iss.spec.MaxTTL; maxTTL != nil && st.IssuedAt != nil && st.ExpiresAt != nil &&
+		st.ExpiresAt.Sub(st.IssuedAt.Time) > maxTTL.Duration {
 		return refuse("TTLNotAllowed", "token %s lives %s, more than %s's spec.maxTTL %s", st.TokenID,
-			st.ExpiresAt.Sub(st.IssuedAt.Time), iss.key(), max.Duration)
+			st.ExpiresAt.Sub(st.IssuedAt.Time), iss.key(), maxTTL.Duration)
 	}
 	return nil
 }
@@ -111,7 +111,7 @@ func ensureRecordedWithinIssuer(tok *cfv1.CloudflareToken, iss *issuer) error {
 // withdrawToken answers an issuer that no longer allows the token the resource holds (made stricter, or no
 // longer serving the namespace): the token is retired now and revoked after the resource's grace period,
 // never left valid until it expires (Reconcile retires tokens whatever the pass's outcome).
-func (r *CloudflareTokenReconciler) withdrawToken(ctx context.Context, p *tokenPass, cause error) error {
+func (r *CloudflareTokenReconciler) withdrawToken(p *tokenPass, cause error) error {
 	ref, ok := asRefusal(cause)
 	if !ok {
 		return cause

@@ -156,7 +156,8 @@ var _ = Describe("trust boundary: nothing minted is stranded", func() {
 		tok := newToken(ns, "rotate-storm", grace(time.Hour))
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		tok = waitReady(client.ObjectKeyFromObject(tok))
-		minted := []string{tok.Status.TokenID}
+		minted := make([]string, 1, 7)
+		minted[0] = tok.Status.TokenID
 		for i := range 6 {
 			cur := rotate(tok, fmt.Sprintf("storm-%d", i))
 			Expect(cur.Status.TokenID).NotTo(Equal(minted[len(minted)-1]), "rotate request %d was not honoured", i)
@@ -178,7 +179,7 @@ var _ = Describe("trust boundary: nothing minted is stranded", func() {
 			MaxTokensPerNamespace: ptr.To[int32](2)})
 		waitIssuerReady("tb-two-per-ns")
 		ns := newNamespace()
-		var toks []*cfv1.CloudflareToken
+		toks := make([]*cfv1.CloudflareToken, 0, 3)
 		for i := range 3 {
 			t := newToken(ns, fmt.Sprintf("quota-%d", i), func(t *cfv1.CloudflareToken) { t.Spec.IssuerRef.Name = "tb-two-per-ns" })
 			Expect(k8sClient.Create(suiteCtx, t)).To(Succeed())
