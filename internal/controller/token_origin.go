@@ -110,7 +110,8 @@ func (r *CloudflareTokenReconciler) revokeRecorded(ctx context.Context, p *token
 	// A credential other than the minting one must see the token listed before its delete means anything.
 	t, listed, err := r.Inventory.Lookup(ctx, oc.key, oc.cl, id, !oc.exact)
 	if err != nil {
-		return stranded, fmt.Errorf("looking up token %s before revoking it: %w", id, err)
+		r.observer().RevocationFailed(oc.issuerKey)
+		return stranded, fmt.Errorf("revoking token %s through %s: listing the owner's tokens first: %w", id, oc.issuerKey, err)
 	}
 	if listed {
 		if n, ok := ParseTokenName(t.Name); !ok || n.UID != p.tok.UID {
