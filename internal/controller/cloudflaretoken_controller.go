@@ -126,7 +126,8 @@ func (r *CloudflareTokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cfv1.CloudflareToken{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&corev1.Secret{}).
+		// Metadata only: the Secrets' data never reaches the manager's memory through a watch.
+		Owns(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&cfv1.TokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer(cfv1.KindTokenIssuer)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Watches(&cfv1.ClusterTokenIssuer{}, handler.EnqueueRequestsFromMapFunc(r.tokensOfIssuer(cfv1.KindClusterTokenIssuer)),

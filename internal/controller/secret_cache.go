@@ -10,11 +10,10 @@ import (
 )
 
 // The cache selects Secrets by the operator's label, which any tenant can put on its own Secrets. So that
-// labelled Secrets cannot fill the manager's memory, no Secret's data is ever held in the cache: the
-// transform below replaces each value by its digest (enough to tell whether the Secret still holds the
-// token written into it), and only for Secrets a CloudflareToken controls; of the others it keeps only
-// the operator's own labels and annotations. The controller reads a Secret around the cache when it needs
-// more.
+// labelled Secrets cannot fill the manager's memory, the controller watches their metadata only (the API
+// server sends no data) and reads its own Secrets around the cache. The transform below keeps, of that
+// metadata, only the operator's labels and annotations; should a full Secret ever reach the cache, it
+// replaces each value by its digest, and only for Secrets a CloudflareToken controls.
 
 // digestAnnotationPrefix marks, on cached copies only, the digest of one data key's value. Never written:
 // writeSecret replaces the annotations whole.
@@ -26,8 +25,21 @@ const maxDigestedKeys = 8
 // ourSecretMeta are the labels and annotations the operator reads from cached Secrets.
 var ourSecretMeta = []string{cfv1.LabelManagedBy, cfv1.LabelToken, cfv1.AnnotationTokenID, cfv1.AnnotationExpiresAt, annotationChecksum}
 
-// TransformSecretForCache is the cache's transform for Secrets (see above).
+// SecretMetadata is the object the cache holds Secrets as: their metadata only.
+func SecretMetadata() *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
+}
+
+// TransformSecretForCache is the cache's transform for Secrets and their metadata (see above).
 func TransformSecretForCache(obj any) (any, error) {
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		m.ManagedFields = nil
+		m.Annotations = keepOnly(m.Annotations)
+		if owner := metav1.GetControllerOfNoCopy(m); owner == nil || owner.Kind != "CloudflareToken" {
+			m.Labels = keepOnly(m.Labels)
+		}
+		return m, nil
+	}
 	sec, ok := obj.(*corev1.Secret)
 	if !ok {
 		return obj, nil

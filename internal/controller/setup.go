@@ -48,13 +48,20 @@ const (
 	DefaultOrphanGrace    = 30 * time.Minute
 )
 
-// CacheOptions keeps only Secrets with the operator's label in the cache, and never their data
-// (TransformSecretForCache): a cluster's other Secrets are never read into memory, and parent credentials
-// are read uncached, by name, when needed. managedFields, which the operator never reads, are dropped from
+// CacheOptions keeps only the metadata of Secrets with the operator's label in the cache, never their data
+// (the watch carries metadata only; TransformSecretForCache trims what a tenant could add): a cluster's
+// other Secrets are never read into memory; the controller reads its own Secrets, and parent credentials,
+// uncached and by name. managedFields, which the operator never reads, are dropped from
 // every cached object.
 func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
+			// What the controller watches: the metadata of Secrets with the operator's label.
+			SecretMetadata(): {
+				Label:     labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue}),
+				Transform: TransformSecretForCache,
+			},
+			// Never read through the cache; should anything ever do so, the same selection and transform apply.
 			&corev1.Secret{}: {
 				Label:     labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue}),
 				Transform: TransformSecretForCache,

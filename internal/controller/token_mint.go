@@ -38,18 +38,12 @@ func (r *CloudflareTokenReconciler) observeToken(ctx context.Context, p *tokenPa
 	if o, now := st.MintedBy, originOf(p.iss); o != nil && (o.Owner != now.Owner || o.AccountID != now.AccountID) {
 		facts.ownerChanged = true
 	}
-	sec, err := readSecret(ctx, r.Client, p.tok)
+	// Read around the cache, which holds Secrets' metadata only (secret_cache.go): one small GET per pass.
+	sec, err := readSecret(ctx, r.APIReader, p.tok)
 	if err != nil {
 		return facts, err
 	}
 	facts.secretHoldsToken = holdsToken(sec, p.tok, st.TokenID)
-	if !facts.secretHoldsToken {
-		// The cache may lag behind the Secret just written: confirm before minting a replacement.
-		if sec, err = readSecret(ctx, r.APIReader, p.tok); err != nil {
-			return facts, err
-		}
-		facts.secretHoldsToken = holdsToken(sec, p.tok, st.TokenID)
-	}
 	p.secret = sec
 	issuedAt := p.now
 	if st.IssuedAt != nil {
@@ -104,7 +98,7 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 	}
 	r.Inventory.Add(p.iss.inventoryKey(), created)
 	r.observer().Minted(p.iss.key(), reason)
-	if err := writeSecret(ctx, r.Client, r.Scheme, tok, value, created.ID, expires); err != nil {
+	if err := writeSecret(ctx, r.Client, r.APIReader, r.Scheme, tok, value, created.ID, expires); err != nil {
 		// The value exists only in this function: a token that cannot be stored is revoked right away
 		// (or, if that fails too, found by name on the next pass).
 		r.revokeQuietly(ctx, p, created.ID)

@@ -96,8 +96,8 @@ func holdsToken(sec *corev1.Secret, tok *cfv1.CloudflareToken, tokenID string) b
 	return ok && sec.Annotations[annotationChecksum] == d && extraKeysCurrent(sec, tok)
 }
 
-// readSecret reads the token's Secret from the cache, which holds only Secrets with the operator's label.
-// It returns nil when there is none.
+// readSecret reads the token's Secret (callers pass the API reader: the cache holds Secrets' metadata
+// only). It returns nil when there is none.
 func readSecret(ctx context.Context, r client.Reader, tok *cfv1.CloudflareToken) (*corev1.Secret, error) {
 	sec := &corev1.Secret{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: tok.Namespace, Name: secretName(tok)}, sec)
@@ -112,10 +112,10 @@ func readSecret(ctx context.Context, r client.Reader, tok *cfv1.CloudflareToken)
 
 // writeSecret writes the token value into the Secret, creating it when missing. A Secret of that name that
 // the operator did not create is refused, not overwritten.
-func writeSecret(ctx context.Context, c client.Client, scheme *runtime.Scheme, tok *cfv1.CloudflareToken,
+func writeSecret(ctx context.Context, c client.Client, reader client.Reader, scheme *runtime.Scheme, tok *cfv1.CloudflareToken,
 	value cloudflare.Secret, tokenID string, expiresAt time.Time) error {
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: tok.Namespace, Name: secretName(tok)}}
-	existing, err := readSecret(ctx, c, tok)
+	existing, err := readSecret(ctx, reader, tok)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func writeSecret(ctx context.Context, c client.Client, scheme *runtime.Scheme, t
 	if existing == nil {
 		err = c.Create(ctx, sec)
 		if apierrors.IsAlreadyExists(err) {
-			// Not in the cache, so not labelled as ours: someone else's Secret.
+			// Created since it was read, by someone else.
 			return foreignSecret(tok)
 		}
 	} else {
