@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // DefaultBaseURL is Cloudflare's API.
@@ -47,6 +50,9 @@ type FactoryOptions struct {
 	MaxBudgetWait time.Duration
 	// Metrics is optional.
 	Metrics Metrics
+	// Log receives the Cloudflare answers the client does not recognise, once each (default: the
+	// controller-runtime logger named "cloudflare").
+	Log logr.Logger
 }
 
 // idleEviction is how long an unused client (and its caches) or budget is kept. It is longer than the
@@ -54,7 +60,8 @@ type FactoryOptions struct {
 const idleEviction = time.Hour
 
 type factory struct {
-	opts FactoryOptions
+	opts   FactoryOptions
+	errLog *errorLog
 
 	mu      sync.Mutex
 	budgets map[string]*Budget
@@ -94,7 +101,10 @@ func NewFactory(opts FactoryOptions) Factory {
 	if opts.MaxBudgetWait <= 0 {
 		opts.MaxBudgetWait = defaultMaxBudgetWait
 	}
-	return &factory{opts: opts, budgets: map[string]*Budget{}, clients: map[clientKey]*clientEntry{}}
+	if opts.Log.GetSink() == nil {
+		opts.Log = ctrllog.Log.WithName("cloudflare")
+	}
+	return &factory{opts: opts, errLog: newErrorLog(opts.Log), budgets: map[string]*Budget{}, clients: map[clientKey]*clientEntry{}}
 }
 
 // ClientFor returns the client of cfg. Calling it on every reconcile is cheap and keeps the caches: the same
@@ -121,7 +131,7 @@ func (f *factory) ClientFor(cfg Config) (Client, error) {
 		b.maxWait = f.opts.MaxBudgetWait
 		f.budgets[hash] = b
 	}
-	c := newSDKClient(cfg, hash, b, f.opts)
+	c := newSDKClient(cfg, hash, b, f.opts, f.errLog)
 	f.clients[key] = &clientEntry{client: c, lastUsed: now}
 	return c, nil
 }

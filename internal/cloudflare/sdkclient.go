@@ -36,14 +36,15 @@ type sdkClient struct {
 	accounts *sdkaccounts.AccountService
 	zones    *sdkzones.ZoneService
 
-	cache *lookupCache
+	cache  *lookupCache
+	errLog *errorLog
 }
 
-func newSDKClient(cfg Config, hash string, b *Budget, fo FactoryOptions) *sdkClient {
+func newSDKClient(cfg Config, hash string, b *Budget, fo FactoryOptions, errLog *errorLog) *sdkClient {
 	c := &sdkClient{
 		cfg: cfg, hash: hash, budget: b, metrics: fo.Metrics, now: fo.Now, ttl: fo.CacheTTL,
 		redact: []string{cfg.Credential.APIToken.Reveal(), cfg.Credential.APIKey.Reveal()},
-		cache:  newLookupCache(),
+		cache:  newLookupCache(), errLog: errLog,
 	}
 	opts := []option.RequestOption{
 		option.WithBaseURL(cfg.BaseURL),
@@ -125,11 +126,6 @@ func isRouteParam(prev, seg string) bool {
 		return seg != "verify" && seg != "permission_groups"
 	}
 	return false
-}
-
-// classify classifies err for op, scrubbing this client's credential out of the message.
-func (c *sdkClient) classify(op string, err error) error {
-	return classify(op, err, c.redact...)
 }
 
 // ctxErr refuses work on a context that is already done, before a budget slot is spent.
