@@ -33,6 +33,12 @@ type Metrics interface {
 	BudgetRemaining(credentialHash string, n int)
 }
 
+// ServerMetrics is what a Metrics may also implement: the remaining requests Cloudflare reports (Ratelimit
+// header) on each answer for a credential, which counts every client of the same user, not just the operator.
+type ServerMetrics interface {
+	ServerRemaining(credentialHash string, n int)
+}
+
 // FactoryOptions configure NewFactory; the zero value is usable.
 type FactoryOptions struct {
 	// RequestsPer5m is the client-side budget per credential (default 1000, below Cloudflare's 1200).

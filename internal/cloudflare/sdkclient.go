@@ -82,6 +82,13 @@ func (c *sdkClient) middleware(req *http.Request, next option.MiddlewareNext) (*
 	if c.metrics != nil {
 		c.metrics.ObserveRequest(routeOf(req.Method, req.URL, c.cfg.BaseURL), status, c.now().Sub(start))
 	}
+	if res != nil {
+		if n, ok := c.budget.ObserveServer(res.Header, c.now()); ok {
+			if m, ok := c.metrics.(ServerMetrics); ok {
+				m.ServerRemaining(c.hash, n)
+			}
+		}
+	}
 	if status == http.StatusTooManyRequests {
 		wait, ok := parseRetryAfter(res.Header.Get("Retry-After"), c.now())
 		if !ok {
