@@ -18,7 +18,8 @@ const budgetWindow = 5 * time.Minute
 const defaultMaxBudgetWait = 2 * time.Second
 
 // Budget is a sliding-window request limiter for one credential: at most limit requests in any rolling
-// window. It is shared by every client of that credential. It is safe for concurrent use.
+// window, and no more than what Cloudflare last said is left of its own count (serverpace.go). It is shared
+// by every client of that credential. It is safe for concurrent use.
 type Budget struct {
 	limit   int
 	window  time.Duration
@@ -34,6 +35,8 @@ type Budget struct {
 	head   int
 	// blockedUntil is set after Cloudflare answered 429: nothing goes out before it.
 	blockedUntil time.Time
+	// server is what Cloudflare last said is left of its own count (serverpace.go).
+	server serverReading
 }
 
 // NewBudget returns a budget of limit requests per rolling window. now may be nil (time.Now).
@@ -80,9 +83,13 @@ func (b *Budget) reserve() (wait time.Duration, ok bool) {
 	if now.Before(b.blockedUntil) {
 		return b.blockedUntil.Sub(now), false
 	}
+	if wait, ok := b.server.wait(now); !ok {
+		return wait, false
+	}
 	b.prune(now)
 	if len(b.stamps)-b.head < b.limit {
 		b.stamps = append(b.stamps, now)
+		b.server.spent++
 		return 0, true
 	}
 	return b.stamps[b.head].Add(b.window).Sub(now), false
@@ -100,7 +107,7 @@ func (b *Budget) Acquire(ctx context.Context) error {
 		if wait > b.maxWait || !fitsDeadline(ctx, b.now(), wait) {
 			return &Error{
 				Class:      ClassRateLimited,
-				Message:    fmt.Sprintf("client-side request budget for this credential exhausted; retry in %s", wait.Round(time.Second)),
+				Message:    fmt.Sprintf("request budget for this credential exhausted (the client's own, or what Cloudflare says is left); retry in %s", wait.Round(time.Second)),
 				RetryAfter: wait,
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +14,9 @@ import (
 	sdkuser "github.com/cloudflare/cloudflare-go/v7/user"
 )
 
-// Cloudflare error codes the operator acts on (see /work/shared/cloudflare-api.md).
+// Cloudflare error codes the operator acts on (see /work/shared/cloudflare-api.md). Codes are read only after
+// the HTTP status: Cloudflare's own clients disagree on which code comes with which status (a missing token is
+// 404 with code 1000 in Terraform's fixtures, and 1000 elsewhere means a bad credential).
 const (
 	codeInvalidToken      = 1000
 	codeAuthentication    = 10000
@@ -24,8 +27,13 @@ const (
 	codeInvalidHeaderAuth = 6111
 	codeRateLimited       = 971
 	// codeQuota is what the fake (cloudflaretest) answers when the owner holds as many tokens as allowed;
-	// Cloudflare documents no code, so messages are matched as well (isQuotaMessage).
+	// Cloudflare documents no code, so messages are matched as well (isQuotaMessage), and an unrecognised
+	// refusal of a create while the owner is at its quota counts too (quota.go).
 	codeQuota = 1005
+	// Codes of a request Cloudflare found malformed: invalid field, malformed JSON, a policy id on create.
+	codeInvalidRequest = 6002
+	codeMalformedJSON  = 6007
+	codeReusedPolicy   = 1001
 )
 
 // defaultRetryAfter applies when Cloudflare answers 429 without a usable Retry-After header.
@@ -90,7 +98,12 @@ func classifyAPI(op string, api *sdkuser.Error, redact []string) *Error {
 		e.Message = http.StatusText(api.StatusCode)
 	}
 	e.Message = scrub(e.Message, redact)
-	e.Class = classOf(api.StatusCode, e.Codes, e.Message)
+	var known bool
+	e.Class, known = classOf(api.StatusCode, e.Codes, e.Message)
+	e.Unrecognised = !known
+	if isZoneListRefusal(e) {
+		e.Message += `: the parent credential lacks "Zone Read" on all zones of the account, which listing zones needs`
+	}
 	if e.Class == ClassRateLimited {
 		e.RetryAfter = defaultRetryAfter
 		if api.Response != nil {
@@ -102,43 +115,54 @@ func classifyAPI(op string, api *sdkuser.Error, redact []string) *Error {
 	return e
 }
 
-// classOf is the classification table; order matters (a 403 with code 9109 is not a plain permission error).
-func classOf(status int, codes []int, msg string) Class {
-	has := func(c int) bool {
-		for _, x := range codes {
-			if x == c {
-				return true
-			}
-		}
-		return false
-	}
+// classOf is the classification table: the HTTP status first, codes second, and codes only where the status
+// agrees with them. known is false when only the status decided (a code the operator does not know, on a 4xx
+// other than 401, 404 and 429): such answers are logged and named in the condition as unrecognised.
+func classOf(status int, codes []int, msg string) (class Class, known bool) {
+	has := func(c int) bool { return slices.Contains(codes, c) }
 	lower := strings.ToLower(msg)
+	clientError := status >= 400 && status < 500
 	switch {
-	case status == http.StatusTooManyRequests || has(codeRateLimited):
-		return ClassRateLimited
-	case has(codeLocationOrAccess) && strings.Contains(lower, "location"):
-		return ClassIPRestricted
-	case has(codeLocationOrAccess):
-		return ClassPermission
-	case has(codeUnknownKey):
-		return ClassUnknownKey
-	case has(codeInvalidToken), status == http.StatusUnauthorized,
-		has(codeMissingAuth), has(codeInvalidHeaders), has(codeInvalidHeaderAuth):
-		return ClassAuthentication
-	case has(codeAuthentication):
-		return ClassPermission
-	case status >= 400 && status < 500 && (has(codeQuota) || isQuotaMessage(lower)):
-		return ClassQuota
+	case status == http.StatusTooManyRequests || (clientError && has(codeRateLimited)):
+		return ClassRateLimited, true
 	case status == http.StatusNotFound:
-		return ClassNotFound
-	case status == http.StatusForbidden:
-		return ClassPermission
+		// Gone, whatever the code: Terraform's fixtures pair it with 1000 "Invalid API Token".
+		return ClassNotFound, true
 	case status == http.StatusRequestTimeout || status == http.StatusConflict || status >= 500:
-		return ClassTransient
-	case status >= 400:
-		return ClassInvalid
+		return ClassTransient, true
+	case !clientError:
+		return ClassTransient, false
+	case has(codeLocationOrAccess) && strings.Contains(lower, "location"):
+		return ClassIPRestricted, true
+	case has(codeLocationOrAccess):
+		return ClassPermission, true
+	case has(codeUnknownKey):
+		return ClassUnknownKey, true
+	case status == http.StatusUnauthorized:
+		return ClassAuthentication, true
+	case has(codeInvalidToken) && (status == http.StatusBadRequest || status == http.StatusForbidden):
+		return ClassAuthentication, true
+	case has(codeMissingAuth), has(codeInvalidHeaders), has(codeInvalidHeaderAuth):
+		return ClassAuthentication, true
+	case has(codeAuthentication):
+		return ClassPermission, true
+	case has(codeQuota), isQuotaMessage(lower):
+		return ClassQuota, true
+	case status == http.StatusForbidden && strings.Contains(lower, "requires permission"):
+		// 403 with code 0: "Actor '…' requires permission 'com.cloudflare.api.account.zone.list' to list zones".
+		return ClassPermission, true
+	case status == http.StatusForbidden:
+		return ClassPermission, false
+	case has(codeInvalidRequest), has(codeMalformedJSON), has(codeReusedPolicy):
+		return ClassInvalid, true
 	}
-	return ClassTransient
+	return ClassInvalid, false
+}
+
+// isZoneListRefusal recognises Cloudflare's refusal of an unfiltered zone list to a token without account-wide
+// zone rights, which the dashboard calls "Zone Read".
+func isZoneListRefusal(e *Error) bool {
+	return e.Class == ClassPermission && strings.Contains(e.Message, "com.cloudflare.api.account.zone.list")
 }
 
 func isQuotaMessage(lower string) bool {

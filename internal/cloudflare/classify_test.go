@@ -65,6 +65,15 @@ func TestClassificationOfCloudflareAnswers(t *testing.T) {
 		{"no tokens write", 403, 9109, "Unauthorized to access requested resource", nil, ClassPermission, 0},
 		{"unknown key", 403, 9103, "Unknown X-Auth-Key or X-Auth-Email", nil, ClassUnknownKey, 0},
 		{"not found", 404, 7003, "Could not route to /user/tokens/x", nil, ClassNotFound, 0},
+		{"token not found as Terraform's fixture answers it", 404, 1000, "Invalid API Token", nil, ClassNotFound, 0},
+		{"invalid token 400", 400, 1000, "Invalid API Token", nil, ClassAuthentication, 0},
+		{"code 1000 on a server error", 500, 1000, "Invalid API Token", nil, ClassTransient, 0},
+		{"code 1000 on a conflict", 409, 1000, "Invalid API Token", nil, ClassTransient, 0},
+		{"zone list refused with code 0", 403, 0, "Actor 'com.cloudflare.api.token.0123' requires permission " +
+			"'com.cloudflare.api.account.zone.list' to list zones", nil, ClassPermission, 0},
+		{"policy id on create", 400, 1001, "Reusing existing policies is not supported", nil, ClassInvalid, 0},
+		{"unrecognised 4xx", 422, 1234, "Something Cloudflare added later", nil, ClassInvalid, 0},
+		{"unrecognised 403", 403, 4321, "Forbidden for a new reason", nil, ClassPermission, 0},
 		{"rate limited", 429, 971, "Please wait and consider throttling your request speed", retry, ClassRateLimited, 42 * time.Second},
 		{"rate limited no header", 429, 971, "Please wait", nil, ClassRateLimited, defaultRetryAfter},
 		{"quota by code", 400, 1005, "Token quota exceeded", nil, ClassQuota, 0},
@@ -88,8 +97,17 @@ func TestClassificationOfCloudflareAnswers(t *testing.T) {
 			if e.HTTPStatus != tc.status {
 				t.Errorf("HTTPStatus = %d, want %d", e.HTTPStatus, tc.status)
 			}
-			if tc.code != 0 && (len(e.Codes) != 1 || e.Codes[0] != tc.code) {
+			if len(e.Codes) != 1 || e.Codes[0] != tc.code {
 				t.Errorf("Codes = %v, want [%d]", e.Codes, tc.code)
+			}
+			if want := strings.HasPrefix(tc.name, "unrecognised"); e.Unrecognised != want {
+				t.Errorf("Unrecognised = %v, want %v (%v)", e.Unrecognised, want, err)
+			}
+			if e.Unrecognised && !strings.Contains(err.Error(), fmt.Sprintf("code %d", tc.code)) {
+				t.Errorf("an unrecognised answer must show its code: %v", err)
+			}
+			if tc.code == 0 && tc.status == 403 && !strings.Contains(e.Message, `"Zone Read"`) {
+				t.Errorf("a refused zone list must be explained as the missing Zone Read: %v", err)
 			}
 			if e.RetryAfter != tc.retryAfter {
 				t.Errorf("RetryAfter = %s, want %s", e.RetryAfter, tc.retryAfter)
@@ -179,12 +197,16 @@ func Test429BlocksEveryClientOfTheCredential(t *testing.T) {
 	}
 }
 
+// Both 404 shapes: the fake's own code, and 1000 "Invalid API Token" as Cloudflare's Terraform provider
+// expects it. Either way the token is gone, and revoking it is done.
 func TestDeleteOf404IsSuccess(t *testing.T) {
-	srv, _ := envelopeServer(t, 404, 1003, "Token not found", nil)
-	for _, owner := range []Owner{OwnerUser, OwnerAccount} {
-		c := testClient(t, srv.URL, owner, FactoryOptions{})
-		if err := c.DeleteToken(context.Background(), "abc123"); err != nil {
-			t.Fatalf("%s: delete of a missing token: %v", owner, err)
+	for _, code := range []int{1003, 1000} {
+		srv, _ := envelopeServer(t, 404, code, "Invalid API Token", nil)
+		for _, owner := range []Owner{OwnerUser, OwnerAccount} {
+			c := testClient(t, srv.URL, owner, FactoryOptions{})
+			if err := c.DeleteToken(context.Background(), "abc123"); err != nil {
+				t.Fatalf("%s, 404/%d: delete of a missing token: %v", owner, code, err)
+			}
 		}
 	}
 }

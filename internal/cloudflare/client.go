@@ -99,11 +99,14 @@ type TokenSpec struct {
 	RequestIP RequestIP
 }
 
-// Token statuses.
+// Token statuses. Any status but active means the token is dead, including ones Cloudflare adds later.
 const (
 	StatusActive   = "active"
 	StatusDisabled = "disabled"
 	StatusExpired  = "expired"
+	// StatusExposed is how Cloudflare reports a token it deactivated because it was found leaked in public;
+	// the token still exists and counts against the quota.
+	StatusExposed = "revoked (exposed)"
 )
 
 // Token is a token as Cloudflare reports it; it never carries the value.

@@ -10,7 +10,8 @@ import (
 type Class string
 
 const (
-	// ClassAuthentication: the credential is unknown, revoked or expired (code 1000, 401).
+	// ClassAuthentication: the credential is unknown, revoked or expired (401; code 1000 on 400 or 403; a
+	// 403 with code 10000 after which verifying the credential fails too).
 	ClassAuthentication Class = "Authentication"
 	// ClassPermission: the credential lacks a permission for the resource (code 10000, or 9109
 	// "Unauthorized to access requested resource" on token creation).
@@ -22,7 +23,8 @@ const (
 	ClassUnknownKey Class = "UnknownAPIKey"
 	// ClassNotFound: the object does not exist (404), or a zone or permission name resolved to nothing.
 	ClassNotFound Class = "NotFound"
-	// ClassQuota: the owner holds as many tokens as Cloudflare allows.
+	// ClassQuota: the owner holds as many tokens as Cloudflare allows (the fake's code 1005, a message about
+	// the quota, or an unrecognised refusal of a create while the owner holds quota-1 tokens or more).
 	ClassQuota Class = "QuotaExceeded"
 	// ClassRateLimited: 429 (code 971); RetryAfter says when to come back.
 	ClassRateLimited Class = "RateLimited"
@@ -47,6 +49,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Candidates, for ClassNotFound on a name, are the closest valid names.
 	Candidates []string
+	// Unrecognised is true when the operator does not know Cloudflare's code for this status: the class
+	// comes from the HTTP status alone, and the message says so, so that a person can look the code up.
+	Unrecognised bool
 
 	// cause is kept only for context errors, so that errors.Is(err, context.Canceled) works; SDK errors are
 	// never kept because their text embeds the request.
@@ -64,6 +69,9 @@ func (e *Error) Error() string {
 			s += fmt.Sprintf(", code %d", c)
 		}
 		s += ")"
+	}
+	if e.Unrecognised {
+		s += " [a Cloudflare error the operator does not recognise; see docs/troubleshooting.md]"
 	}
 	if e.Message != "" {
 		s += ": " + e.Message

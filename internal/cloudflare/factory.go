@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // DefaultBaseURL is Cloudflare's API.
@@ -30,6 +33,12 @@ type Metrics interface {
 	BudgetRemaining(credentialHash string, n int)
 }
 
+// ServerMetrics is what a Metrics may also implement: the remaining requests Cloudflare reports (Ratelimit
+// header) on each answer for a credential, which counts every client of the same user, not just the operator.
+type ServerMetrics interface {
+	ServerRemaining(credentialHash string, n int)
+}
+
 // FactoryOptions configure NewFactory; the zero value is usable.
 type FactoryOptions struct {
 	// RequestsPer5m is the client-side budget per credential (default 1000, below Cloudflare's 1200).
@@ -47,6 +56,9 @@ type FactoryOptions struct {
 	MaxBudgetWait time.Duration
 	// Metrics is optional.
 	Metrics Metrics
+	// Log receives the Cloudflare answers the client does not recognise, once each (default: the
+	// controller-runtime logger named "cloudflare").
+	Log logr.Logger
 }
 
 // idleEviction is how long an unused client (and its caches) or budget is kept. It is longer than the
@@ -54,7 +66,8 @@ type FactoryOptions struct {
 const idleEviction = time.Hour
 
 type factory struct {
-	opts FactoryOptions
+	opts   FactoryOptions
+	errLog *errorLog
 
 	mu      sync.Mutex
 	budgets map[string]*Budget
@@ -94,7 +107,10 @@ func NewFactory(opts FactoryOptions) Factory {
 	if opts.MaxBudgetWait <= 0 {
 		opts.MaxBudgetWait = defaultMaxBudgetWait
 	}
-	return &factory{opts: opts, budgets: map[string]*Budget{}, clients: map[clientKey]*clientEntry{}}
+	if opts.Log.GetSink() == nil {
+		opts.Log = ctrllog.Log.WithName("cloudflare")
+	}
+	return &factory{opts: opts, errLog: newErrorLog(opts.Log), budgets: map[string]*Budget{}, clients: map[clientKey]*clientEntry{}}
 }
 
 // ClientFor returns the client of cfg. Calling it on every reconcile is cheap and keeps the caches: the same
@@ -121,7 +137,7 @@ func (f *factory) ClientFor(cfg Config) (Client, error) {
 		b.maxWait = f.opts.MaxBudgetWait
 		f.budgets[hash] = b
 	}
-	c := newSDKClient(cfg, hash, b, f.opts)
+	c := newSDKClient(cfg, hash, b, f.opts, f.errLog)
 	f.clients[key] = &clientEntry{client: c, lastUsed: now}
 	return c, nil
 }

@@ -197,12 +197,18 @@ func TestFakeMetricsHook(t *testing.T) {
 	if len(m.remaining) != 2 || m.remaining[1] != 8 {
 		t.Fatalf("budget reports %v, want [9 8]", m.remaining)
 	}
+	if fmt.Sprint(m.server) != "[1199 1198]" {
+		t.Fatalf("server-reported remaining %v, want [1199 1198]", m.server)
+	}
 }
 
 type recordingMetrics struct {
 	requests  []string
 	remaining []int
+	server    []int
 }
+
+func (m *recordingMetrics) ServerRemaining(_ string, n int) { m.server = append(m.server, n) }
 
 func (m *recordingMetrics) ObserveRequest(endpoint string, status int, _ time.Duration) {
 	m.requests = append(m.requests, fmt.Sprintf("%s %d", endpoint, status))

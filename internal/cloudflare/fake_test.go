@@ -350,11 +350,11 @@ func TestFakePermissionGroupScopeRule(t *testing.T) {
 	fake := newFake(t)
 	ctx := context.Background()
 	c := userClient(t, fake, FactoryOptions{})
-	g, err := c.ResolvePermissionGroups(ctx, []string{"Analytics Read", "Account Settings Read", "API Tokens Write"})
+	g, err := c.ResolvePermissionGroups(ctx, []string{"Logs Read", "Account Settings Read", "API Tokens Write"})
 	if err != nil {
 		t.Fatalf("ResolvePermissionGroups: %v", err)
 	}
-	want := []string{cloudflaretest.PermZoneAnalyticsRead, cloudflaretest.PermAccountSettingsRead, cloudflaretest.PermAPITokensWrite}
+	want := []string{cloudflaretest.PermZoneLogsRead, cloudflaretest.PermAccountSettingsRead, cloudflaretest.PermAPITokensWrite}
 	for i := range want {
 		if g[i].ID != want[i] {
 			t.Fatalf("group %d = %+v, want id %s", i, g[i], want[i])
@@ -366,8 +366,8 @@ func TestFakePermissionGroupScopeRule(t *testing.T) {
 	if !ok {
 		t.Fatalf("the client has no ResolvePermissionGroupsScoped")
 	}
-	g, err = scoped.ResolvePermissionGroupsScoped(ctx, []string{"Analytics Read", "DNS Write"}, ScopeAccount)
-	if err != nil || g[0].ID != cloudflaretest.PermAccountAnalyticsRead || g[1].ID != cloudflaretest.PermDNSWrite {
+	g, err = scoped.ResolvePermissionGroupsScoped(ctx, []string{"Logs Read", "DNS Write"}, ScopeAccount)
+	if err != nil || g[0].ID != cloudflaretest.PermAccountLogsRead || g[1].ID != cloudflaretest.PermDNSWrite {
 		t.Fatalf("scoped = %+v, %v", g, err)
 	}
 	// The account endpoint serves account-owned issuers.

@@ -136,7 +136,7 @@ func (c *sdkClient) permissionGroups(ctx context.Context, op string) ([]Permissi
 		p.AccountID.Value, p.AccountID.Present = c.cfg.AccountID, true
 		page, err := c.accounts.Tokens.PermissionGroups.List(ctx, p)
 		if err != nil {
-			return nil, c.classify(op, err)
+			return nil, c.fail(ctx, op, err)
 		}
 		for _, g := range page.Result {
 			pg := PermissionGroup{ID: g.ID, Name: g.Name}
@@ -148,7 +148,7 @@ func (c *sdkClient) permissionGroups(ctx context.Context, op string) ([]Permissi
 	} else {
 		page, err := c.users.Tokens.PermissionGroups.List(ctx, sdkuser.TokenPermissionGroupListParams{})
 		if err != nil {
-			return nil, c.classify(op, err)
+			return nil, c.fail(ctx, op, err)
 		}
 		for _, g := range page.Result {
 			pg := PermissionGroup{ID: g.ID, Name: g.Name}

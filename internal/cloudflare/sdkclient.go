@@ -36,14 +36,15 @@ type sdkClient struct {
 	accounts *sdkaccounts.AccountService
 	zones    *sdkzones.ZoneService
 
-	cache *lookupCache
+	cache  *lookupCache
+	errLog *errorLog
 }
 
-func newSDKClient(cfg Config, hash string, b *Budget, fo FactoryOptions) *sdkClient {
+func newSDKClient(cfg Config, hash string, b *Budget, fo FactoryOptions, errLog *errorLog) *sdkClient {
 	c := &sdkClient{
 		cfg: cfg, hash: hash, budget: b, metrics: fo.Metrics, now: fo.Now, ttl: fo.CacheTTL,
 		redact: []string{cfg.Credential.APIToken.Reveal(), cfg.Credential.APIKey.Reveal()},
-		cache:  newLookupCache(),
+		cache:  newLookupCache(), errLog: errLog,
 	}
 	opts := []option.RequestOption{
 		option.WithBaseURL(cfg.BaseURL),
@@ -80,6 +81,13 @@ func (c *sdkClient) middleware(req *http.Request, next option.MiddlewareNext) (*
 	}
 	if c.metrics != nil {
 		c.metrics.ObserveRequest(routeOf(req.Method, req.URL, c.cfg.BaseURL), status, c.now().Sub(start))
+	}
+	if res != nil {
+		if n, ok := c.budget.ObserveServer(res.Header, c.now()); ok {
+			if m, ok := c.metrics.(ServerMetrics); ok {
+				m.ServerRemaining(c.hash, n)
+			}
+		}
 	}
 	if status == http.StatusTooManyRequests {
 		wait, ok := parseRetryAfter(res.Header.Get("Retry-After"), c.now())
@@ -125,11 +133,6 @@ func isRouteParam(prev, seg string) bool {
 		return seg != "verify" && seg != "permission_groups"
 	}
 	return false
-}
-
-// classify classifies err for op, scrubbing this client's credential out of the message.
-func (c *sdkClient) classify(op string, err error) error {
-	return classify(op, err, c.redact...)
 }
 
 // ctxErr refuses work on a context that is already done, before a budget slot is spent.

@@ -36,12 +36,15 @@ func (c *sdkClient) CreateToken(ctx context.Context, spec TokenSpec) (Token, Sec
 	if err != nil {
 		return Token{}, Secret{}, &Error{Op: op, Class: ClassInvalid, Message: err.Error()}
 	}
+	if spec.RequestIP, err = normalizeRequestIP(spec.RequestIP); err != nil {
+		return Token{}, Secret{}, &Error{Op: op, Class: ClassInvalid, Message: err.Error()}
+	}
 	var tok Token
 	var value string
 	if c.cfg.Owner == OwnerAccount {
 		res, err := c.accounts.Tokens.New(ctx, accountNewParams(c.cfg.AccountID, spec, policies))
 		if err != nil {
-			return Token{}, Secret{}, c.classify(op, err)
+			return Token{}, Secret{}, c.suspectQuota(ctx, c.fail(ctx, op, err))
 		}
 		tok = mapToken(res.ID, res.Name, string(res.Status), res.IssuedOn, res.NotBefore, res.ExpiresOn,
 			res.Policies, res.Condition.RequestIP.In, res.Condition.RequestIP.NotIn)
@@ -49,7 +52,7 @@ func (c *sdkClient) CreateToken(ctx context.Context, spec TokenSpec) (Token, Sec
 	} else {
 		res, err := c.users.Tokens.New(ctx, userNewParams(spec, policies))
 		if err != nil {
-			return Token{}, Secret{}, c.classify(op, err)
+			return Token{}, Secret{}, c.suspectQuota(ctx, c.fail(ctx, op, err))
 		}
 		tok = mapToken(res.ID, res.Name, string(res.Status), res.IssuedOn, res.NotBefore, res.ExpiresOn,
 			res.Policies, res.Condition.RequestIP.In, res.Condition.RequestIP.NotIn)
@@ -160,7 +163,7 @@ func (c *sdkClient) ListTokens(ctx context.Context) ([]Token, error) {
 	for page := 1; page <= maxListPages; page++ {
 		tokens, resultInfo, err := c.listPage(ctx, page)
 		if err != nil {
-			return nil, c.classify(op, err)
+			return nil, c.fail(ctx, op, err)
 		}
 		for i := range tokens {
 			out = append(out, fromShared(&tokens[i]))
@@ -226,7 +229,7 @@ func (c *sdkClient) GetToken(ctx context.Context, id string) (Token, error) {
 		t, err = c.users.Tokens.Get(ctx, id)
 	}
 	if err != nil {
-		return Token{}, c.classify(op+" "+id, err)
+		return Token{}, c.fail(ctx, op+" "+id, err)
 	}
 	return fromShared(t), nil
 }
@@ -249,7 +252,7 @@ func (c *sdkClient) DeleteToken(ctx context.Context, id string) error {
 	} else {
 		_, err = c.users.Tokens.Delete(ctx, id)
 	}
-	if err = c.classify(op+" "+id, err); ClassOf(err) == ClassNotFound {
+	if err = c.fail(ctx, op+" "+id, err); ClassOf(err) == ClassNotFound {
 		return nil
 	}
 	return err

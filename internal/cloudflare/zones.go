@@ -62,7 +62,7 @@ func (c *sdkClient) zoneByID(ctx context.Context, op, id string) (Zone, error) {
 	p.ZoneID.Value, p.ZoneID.Present = id, true
 	res, err := c.zones.Get(ctx, p)
 	if err != nil {
-		err = c.classify(op, err)
+		err = c.fail(ctx, op, err)
 		var e *Error
 		if errors.As(err, &e) && e.Class == ClassNotFound {
 			e.Message = fmt.Sprintf("zone id %q not found", id)
@@ -85,7 +85,7 @@ func (c *sdkClient) zoneByName(ctx context.Context, op, name string) (Zone, erro
 	c.setAccountFilter(&p)
 	page, err := c.zones.List(ctx, p)
 	if err != nil {
-		return Zone{}, c.classify(op, err)
+		return Zone{}, c.fail(ctx, op, err)
 	}
 	for _, z := range page.Result {
 		if normalizeZoneName(z.Name) == name {

@@ -153,6 +153,9 @@ var _ = Describe("metrics endpoint", func() {
 		budget := value(fam, "cloudflare_budget_remaining", map[string]string{"credential_hash": hash})
 		Expect(budget).To(BeNumerically(">", 900))
 		Expect(budget).To(BeNumerically("<", 1000))
+		server := value(fam, "cloudflare_server_ratelimit_remaining", map[string]string{"credential_hash": hash})
+		Expect(server).To(BeNumerically(">", 0))
+		Expect(server).To(BeNumerically("<", 1200))
 
 		By("the issuer's credential expiry")
 		Expect(value(fam, "issuer_credential_expiry_timestamp_seconds", map[string]string{"issuer": issuer})).To(Equal(float64(expiresOn.Unix())))

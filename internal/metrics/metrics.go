@@ -33,7 +33,7 @@ type Recorder struct {
 	requestDuration                        *prometheus.HistogramVec
 	tokensHeld, tokenQuota                 *prometheus.GaugeVec
 	credentialExpiry                       *prometheus.GaugeVec
-	budget                                 *budgetCollector
+	budget, serverRemaining                *budgetCollector
 
 	mu sync.Mutex
 	// issuerOf remembers under which issuer label a token's gauges are, to drop them when it changes.
@@ -43,8 +43,9 @@ type Recorder struct {
 type tokenKey struct{ namespace, name string }
 
 var (
-	_ controller.Observer = (*Recorder)(nil)
-	_ cloudflare.Metrics  = (*Recorder)(nil)
+	_ controller.Observer      = (*Recorder)(nil)
+	_ cloudflare.Metrics       = (*Recorder)(nil)
+	_ cloudflare.ServerMetrics = (*Recorder)(nil)
 )
 
 // New creates the collectors and registers them with reg (controller-runtime's metrics.Registry in the
@@ -85,12 +86,13 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 			"Cloudflare's token quota of the issuer's owner (50 per user, 500 per account).", "issuer"),
 		credentialExpiry: gauge("issuer_credential_expiry_timestamp_seconds",
 			"When the issuer's parent API token expires, as a Unix timestamp; absent when it does not expire.", "issuer"),
-		budget:   newBudgetCollector(time.Now),
-		issuerOf: map[tokenKey]string{},
+		budget:          newBudgetCollector(time.Now),
+		serverRemaining: newServerRemainingCollector(time.Now),
+		issuerOf:        map[tokenKey]string{},
 	}
 	for _, c := range []prometheus.Collector{r.tokenExpiry, r.tokenRenewal, r.tokenIssued, r.mints, r.failures,
 		r.revocations, r.revocationFailures, r.requests, r.requestDuration, r.tokensHeld, r.tokenQuota,
-		r.credentialExpiry, r.budget} {
+		r.credentialExpiry, r.budget, r.serverRemaining} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -248,3 +248,14 @@ func cloudflareRateLimitOff() []cloudflaretest.Option {
 func metaOf(k client.ObjectKey) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: k.Namespace, Name: k.Name}
 }
+
+// answersOf429 counts the fake's answers of 429, to every caller (the managers and the tests' own clients).
+func answersOf429(fake *cloudflaretest.Server) int {
+	n := 0
+	for k, v := range fake.RequestCounts() {
+		if strings.HasSuffix(k, " 429") {
+			n += v
+		}
+	}
+	return n
+}

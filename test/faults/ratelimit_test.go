@@ -57,13 +57,7 @@ var _ = Describe("500 account-owned tokens at once under the rate limit", Ordere
 		Expect(h.orphans()).To(BeEmpty())
 		reqs := h.requestsSince(start)
 		perCred := maxInWindow(reqs, 5*time.Minute)
-		counts := h.fake.RequestCounts()
-		tooMany := 0
-		for k, v := range counts {
-			if len(k) > 4 && k[len(k)-4:] == " 429" {
-				tooMany += v
-			}
-		}
+		tooMany := answersOf429(h.fake)
 		summary.printf("3 rate", "%d account-owned tokens over 2 accounts applied in %s, all Ready in %s (%.1f tokens/s), MaxConcurrentReconciles %d",
 			len(toks), applied.Round(100*time.Millisecond), allReady.Round(100*time.Millisecond), float64(len(toks))/allReady.Seconds(), h.cfg.MaxConcurrentReconciles)
 		summary.printf("3 rate", "fake limit %d/5m per credential, operator budget %d/5m per credential: answers of 429 %d (fake's count) / %d (operator's); most requests in any 5-minute window: %d over both credentials (fake's MaxRequestsInWindow), per credential %v",

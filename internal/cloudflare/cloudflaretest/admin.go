@@ -15,6 +15,7 @@ import (
 //	POST /__fake/tokens                seed a token: SeedToken as JSON -> {"id","value"}
 //	POST /__fake/tokens/{id}/revoke    delete out of band
 //	POST /__fake/tokens/{id}/disable   disable out of band
+//	POST /__fake/tokens/{id}/expose    deactivate as leaked: status "revoked (exposed)"
 //	GET  /__fake/token-values          every value ever minted (leak tests)
 //	GET  /__fake/counts                {"counts","total","maxIn5m"}
 //	POST /__fake/counts/reset
@@ -43,6 +44,10 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST "+AdminPath+"/tokens/{id}/disable", func(w http.ResponseWriter, r *http.Request) {
 		s.DisableOutOfBand(r.PathValue("id"))
+		writeJSON(w, http.StatusOK, map[string]string{})
+	})
+	mux.HandleFunc("POST "+AdminPath+"/tokens/{id}/expose", func(w http.ResponseWriter, r *http.Request) {
+		s.ExposeOutOfBand(r.PathValue("id"))
 		writeJSON(w, http.StatusOK, map[string]string{})
 	})
 	mux.HandleFunc("GET "+AdminPath+"/token-values", func(w http.ResponseWriter, r *http.Request) {

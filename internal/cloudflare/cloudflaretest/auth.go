@@ -51,7 +51,7 @@ func (s *Server) authenticateToken(header string) (principal, *authFailure) {
 		return principal{}, invalidToken
 	}
 	now := s.now()
-	if t.statusAt(now) != "active" || (t.notBefore != nil && now.Before(*t.notBefore)) {
+	if t.statusAt(now) != statusActive || (t.notBefore != nil && now.Before(*t.notBefore)) {
 		return principal{}, invalidToken
 	}
 	ip := s.faults.getClientIP()

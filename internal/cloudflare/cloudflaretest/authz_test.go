@@ -3,6 +3,7 @@ package cloudflaretest_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	cloudflare "github.com/cloudflare/cloudflare-go/v7"
@@ -38,9 +39,12 @@ func TestZoneScopedTokenIsRefusedOnAnotherZone(t *testing.T) {
 	if err != nil || len(page.Result) != 1 || page.Result[0].ID != com || page.Result[0].Account.ID != srv.AccountID() {
 		t.Fatalf("list own zone by name: %v %+v", err, page)
 	}
-	// Without account-wide zone rights an unfiltered list is refused (reported Cloudflare behaviour).
+	// Without account-wide zone rights an unfiltered list is refused: 403, code 0, naming the permission.
 	_, err = c.Zones.List(ctx, zones.ZoneListParams{})
-	wantCFError(t, err, http.StatusForbidden, 9109)
+	e := asCFError(t, err, http.StatusForbidden, 0)
+	if !strings.Contains(e.Errors[0].Message, "requires permission 'com.cloudflare.api.account.zone.list'") {
+		t.Fatalf("zone list refusal: %q", e.Errors[0].Message)
+	}
 }
 
 func TestAccountWideZoneReadListsAllZonesOfTheAccount(t *testing.T) {

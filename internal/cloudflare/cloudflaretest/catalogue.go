@@ -7,8 +7,9 @@ const (
 	ScopeZone    = "com.cloudflare.api.account.zone"
 )
 
-// Permission-group ids the tests and the seeded parents use. The first five are from cloudflare-api.md; the
-// others are Cloudflare's ids as far as public examples show them, and only need to be stable here.
+// Permission-group ids the tests and the seeded parents use: Cloudflare's ids, from its docs, its SDK's
+// examples and published catalogue snapshots, except those marked (chosen), for which no public source
+// gave an id; they only need to be stable here.
 const (
 	PermAPITokensWrite        = "686d18d5ac6c441c867cbf6771e58a0a"
 	PermZoneRead              = "c8fed203ed3043cba015a93ad1616f1f"
@@ -20,13 +21,29 @@ const (
 	PermAccountSettingsRead   = "c1fde68c7bcc44588cbb6ddbc16d6480"
 	PermAccountSettingsWrite  = "1af1fa2adc104452b74a9a3364202f20"
 	PermAccountAPITokensWrite = "5bc3f8b21c554832afc660159ab75fa4"
-	PermAccountAPITokensRead  = "0f4841f80adb4bada5a09493300b7f8d"
+	PermAccountAPITokensRead  = "eb56a6953c034b9d97dd838155666f06"
 	PermWorkersScriptsWrite   = "e086da7e2179491d91ee5f35b3ca210a"
 	PermWorkersScriptsRead    = "1a71c399035b4950a1bd1466bbe4f420"
-	// "Analytics Read" exists at zone and at account scope with distinct ids: clients must resolve by name
-	// and scope.
+	// "Analytics Read" is the zone's; the account's is "Account Analytics Read".
 	PermZoneAnalyticsRead    = "9c88f9c5bce24ce7af9a958ba9c504db"
 	PermAccountAnalyticsRead = "b89a480218d04ceb98b4fe57ca29dc1f"
+	// Names that exist at account and at zone scope with distinct ids: clients must resolve by name and scope.
+	PermZoneLogsRead               = "c4a30cd58c5d42619c86a3c36c441e2d"
+	PermAccountLogsRead            = "6a315a56f18441e59ed03352369ae956"
+	PermZoneLogsWrite              = "3e0b5820118e47f3922f7c989e673882"
+	PermAccountLogsWrite           = "96163bd1b0784f62b3e44ed8c2ab1eb6"
+	PermZonePageShieldRead         = "9a2c3c3f1b0b4e0a8f1d2c3b4a5e6f70" // (chosen)
+	PermAccountPageShieldRead      = "050531528b044d58bbb71666fef7c07c"
+	PermZonePageShieldWrite        = "87065285ab38463481e72815eefd18c3"
+	PermAccountPageShieldWrite     = "3b1f0c5e2d7a4e6b9c8d0a1f2e3b4c5d" // (chosen)
+	PermZoneTransformRulesRead     = "5d0e4c7a9b3f4a21b8e6c0d1f2a3b4c6" // (chosen)
+	PermAccountTransformRulesRead  = "a9a99455bf3245f6a5a244f909d74830"
+	PermZoneTransformRulesWrite    = "6e1f5d8b0c4a4b32c9f7d1e2a3b4c5d7" // (chosen)
+	PermAccountTransformRulesWrite = "ae16e88bc7814753a1894c7ce187ab72"
+	PermZoneAPIGatewayRead         = "7f2a6e9c1d5b4c43dafe2f3b4c5d6e78" // (chosen)
+	PermAccountAPIGatewayRead      = "8a3b7fad2e6c4d54ebaf3a4c5d6e7f89" // (chosen)
+	PermZoneAPIGatewayWrite        = "9b4c8abe3f7d4e65fcba4b5d6e7f8a9b" // (chosen)
+	PermAccountAPIGatewayWrite     = "ac5d9bcf4a8e4f76adcb5c6e7f8a9bac" // (chosen)
 )
 
 // capability is what a permission group lets a token do; endpoints ask for capabilities. A "write"
@@ -49,6 +66,15 @@ const (
 	capWorkersRead        capability = "workers.read"
 	capWorkersWrite       capability = "workers.write"
 	capAnalyticsRead      capability = "analytics.read"
+	// Capabilities no endpoint of the fake asks for: their groups only need to exist, at their scopes.
+	capLogsRead            capability = "logs.read"
+	capLogsWrite           capability = "logs.write"
+	capPageShieldRead      capability = "page-shield.read"
+	capPageShieldWrite     capability = "page-shield.write"
+	capTransformRulesRead  capability = "transform-rules.read"
+	capTransformRulesWrite capability = "transform-rules.write"
+	capAPIGatewayRead      capability = "api-gateway.read"
+	capAPIGatewayWrite     capability = "api-gateway.write"
 )
 
 // readOf maps a write capability to the read capability it implies.
@@ -78,7 +104,7 @@ var catalogue = []permissionGroup{
 	{ID: PermDNSRead, Name: "DNS Read", Scopes: []string{ScopeZone}, Category: "dns_and_zones", cap: capDNSRead},
 	{ID: PermDNSWrite, Name: "DNS Write", Scopes: []string{ScopeZone}, Category: "dns_and_zones", cap: capDNSWrite},
 	{ID: PermZoneAnalyticsRead, Name: "Analytics Read", Scopes: []string{ScopeZone}, Category: "analytics_and_logs", cap: capAnalyticsRead},
-	{ID: PermAccountAnalyticsRead, Name: "Analytics Read", Scopes: []string{ScopeAccount},
+	{ID: PermAccountAnalyticsRead, Name: "Account Analytics Read", Scopes: []string{ScopeAccount},
 		Category: "analytics_and_logs", cap: capAnalyticsRead},
 	{ID: PermAccountSettingsRead, Name: "Account Settings Read", Scopes: []string{ScopeAccount},
 		Category: "account_and_billing", cap: capAccountRead},
@@ -92,6 +118,22 @@ var catalogue = []permissionGroup{
 		Category: "developer_platform", cap: capWorkersRead},
 	{ID: PermWorkersScriptsWrite, Name: "Workers Scripts Write", Scopes: []string{ScopeAccount},
 		Category: "developer_platform", cap: capWorkersWrite},
+	{ID: PermZoneLogsRead, Name: "Logs Read", Scopes: []string{ScopeZone}, cap: capLogsRead},
+	{ID: PermAccountLogsRead, Name: "Logs Read", Scopes: []string{ScopeAccount}, cap: capLogsRead},
+	{ID: PermZoneLogsWrite, Name: "Logs Write", Scopes: []string{ScopeZone}, cap: capLogsWrite},
+	{ID: PermAccountLogsWrite, Name: "Logs Write", Scopes: []string{ScopeAccount}, cap: capLogsWrite},
+	{ID: PermZonePageShieldRead, Name: "Page Shield Read", Scopes: []string{ScopeZone}, cap: capPageShieldRead},
+	{ID: PermAccountPageShieldRead, Name: "Page Shield Read", Scopes: []string{ScopeAccount}, cap: capPageShieldRead},
+	{ID: PermZonePageShieldWrite, Name: "Page Shield Write", Scopes: []string{ScopeZone}, cap: capPageShieldWrite},
+	{ID: PermAccountPageShieldWrite, Name: "Page Shield Write", Scopes: []string{ScopeAccount}, cap: capPageShieldWrite},
+	{ID: PermZoneTransformRulesRead, Name: "Transform Rules Read", Scopes: []string{ScopeZone}, cap: capTransformRulesRead},
+	{ID: PermAccountTransformRulesRead, Name: "Transform Rules Read", Scopes: []string{ScopeAccount}, cap: capTransformRulesRead},
+	{ID: PermZoneTransformRulesWrite, Name: "Transform Rules Write", Scopes: []string{ScopeZone}, cap: capTransformRulesWrite},
+	{ID: PermAccountTransformRulesWrite, Name: "Transform Rules Write", Scopes: []string{ScopeAccount}, cap: capTransformRulesWrite},
+	{ID: PermZoneAPIGatewayRead, Name: "API Gateway Read", Scopes: []string{ScopeZone}, cap: capAPIGatewayRead},
+	{ID: PermAccountAPIGatewayRead, Name: "API Gateway Read", Scopes: []string{ScopeAccount}, cap: capAPIGatewayRead},
+	{ID: PermZoneAPIGatewayWrite, Name: "API Gateway Write", Scopes: []string{ScopeZone}, cap: capAPIGatewayWrite},
+	{ID: PermAccountAPIGatewayWrite, Name: "API Gateway Write", Scopes: []string{ScopeAccount}, cap: capAPIGatewayWrite},
 }
 
 func groupByID(id string) (permissionGroup, bool) {

@@ -19,11 +19,11 @@ const (
 	codeInternal          = 10001 // 500 (chosen): injected server error
 	codeRateLimited       = 971   // 429: over the per-credential budget
 	codeBlockedTLD        = 1038  // 400: DNS writes on .cf .ga .gq .ml .tk zones
-	codeTokenNotFound     = 1003  // 404 (chosen): no token with this id for this owner
+	codeReusedPolicy      = 1001  // 400: a policy id on create ("Reusing existing policies is not supported")
 	codeQuotaExceeded     = 1005  // 400 (chosen): the owner already holds as many tokens as allowed
 	codeRecordNotFound    = 81044 // 404: DNS record does not exist
 	codeRecordExists      = 81058 // 400: an identical DNS record already exists
-	codeZoneListForbidden = 9109  // 403: unfiltered /zones without account-wide zone rights (reported)
+	codeZoneListForbidden = 0     // 403: unfiltered /zones without account-wide zone rights (second audit)
 )
 
 const (

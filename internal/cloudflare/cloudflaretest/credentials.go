@@ -21,7 +21,12 @@ const (
 // shaped value with 6003/6111 rather than 1000. Legacy tokens are 40 characters, new ones longer.
 var wellFormedToken = regexp.MustCompile(`^[A-Za-z0-9_-]{40,200}$`)
 
-var wellFormedKey = regexp.MustCompile(`^[0-9a-f]{37}$`)
+// wellFormedKey is a global API key: 37 to 45 hex digits for older keys, "cfk_" and the scannable body for
+// new ones.
+var wellFormedKey = regexp.MustCompile(`^([0-9a-f]{37,45}|cfk_[A-Za-z0-9_-]{40,200})$`)
+
+// globalKeyPrefix starts the scannable global API keys Cloudflare issues now.
+const globalKeyPrefix = "cfk_"
 
 // newTokenValue mints prefix + 40 random characters + 8 hex characters of checksum, the shape of Cloudflare's
 // scannable token format (a leak scanner can tell a real token from noise without asking Cloudflare).
@@ -30,6 +35,11 @@ func newTokenValue(owner string) string {
 	if owner == ownerAccount {
 		prefix = accountValuePrefix
 	}
+	return scannable(prefix)
+}
+
+// scannable is prefix + 40 random base62 characters + 8 hex characters of checksum.
+func scannable(prefix string) string {
 	buf := make([]byte, 40)
 	_, _ = rand.Read(buf)
 	body := make([]byte, 40)

@@ -67,7 +67,18 @@ func (s *Server) DisableOutOfBand(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.tokens[id]; t != nil {
-		t.status = "disabled"
+		t.status = statusDisabled
+		t.modifiedOn = s.now().Truncate(time.Second)
+	}
+}
+
+// ExposeOutOfBand deactivates the token as Cloudflare does with a token found leaked in public: its status
+// becomes "revoked (exposed)", it stops working at once, and it still exists and counts against the quota.
+func (s *Server) ExposeOutOfBand(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tokens[id]; t != nil {
+		t.status = statusExposed
 		t.modifiedOn = s.now().Truncate(time.Second)
 	}
 }

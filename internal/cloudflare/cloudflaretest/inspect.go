@@ -87,13 +87,14 @@ type TokenInfo struct {
 	Policies                           []Policy
 	RequestIPIn, RequestIPNotIn        []string
 	IssuedOn                           time.Time
-	NotBefore, ExpiresOn               *time.Time
+	NotBefore, ExpiresOn, LastUsedOn   *time.Time
 }
 
 func (s *Server) infoOf(t *token) TokenInfo {
 	info := TokenInfo{ID: t.id, Name: t.name, Owner: t.owner, AccountID: t.account, Status: t.statusAt(s.now()),
 		RequestIPIn: append([]string(nil), t.ipIn...), RequestIPNotIn: append([]string(nil), t.ipNotIn...),
-		IssuedOn: t.issuedOn, NotBefore: copyTime(t.notBefore), ExpiresOn: copyTime(t.expiresOn)}
+		IssuedOn: t.issuedOn, NotBefore: copyTime(t.notBefore), ExpiresOn: copyTime(t.expiresOn),
+		LastUsedOn: copyTime(t.lastUsedOn)}
 	for _, p := range t.policies {
 		info.Policies = append(info.Policies, Policy{Effect: p.effect, PermissionGroupIDs: append([]string(nil), p.groups...),
 			Resources: copyResources(p.resources)})

@@ -45,7 +45,7 @@ type token struct {
 	id, name   string
 	owner      string // ownerUser | ownerAccount
 	account    string // owning account of an account-owned token
-	status     string // active | disabled (expired is computed)
+	status     string // active | disabled | revoked (exposed); expired is computed
 	policies   []policy
 	ipIn       []string
 	ipNotIn    []string
@@ -58,15 +58,34 @@ type token struct {
 	seq        int
 }
 
-// statusAt is the status Cloudflare reports: disabled wins, then expired once expires_on has passed.
+// Token statuses. Cloudflare deactivates a token found leaked in public at once, with statusExposed; such a
+// token still exists (it can be rolled or deleted) and counts against the quota.
+const (
+	statusActive   = "active"
+	statusDisabled = "disabled"
+	statusExpired  = "expired"
+	statusExposed  = "revoked (exposed)"
+)
+
+// statusAt is the status Cloudflare reports: a stored status other than active wins (disabled, revoked
+// (exposed)), then expired once expires_on has passed.
 func (t *token) statusAt(now time.Time) string {
-	if t.status == "disabled" {
-		return "disabled"
+	if t.status != statusActive {
+		return t.status
 	}
 	if t.expiresOn != nil && !now.Before(*t.expiresOn) {
-		return "expired"
+		return statusExpired
 	}
-	return "active"
+	return statusActive
+}
+
+// listed says whether a list shows the token: expired tokens only with include_expired, and then only those
+// that expired within recent (Cloudflare: "includes recently expired tokens").
+func (t *token) listed(now time.Time, includeExpired bool, recent time.Duration) bool {
+	if t.statusAt(now) != statusExpired {
+		return true
+	}
+	return includeExpired && now.Sub(*t.expiresOn) <= recent
 }
 
 type dnsRecord struct {

@@ -21,8 +21,10 @@ type bucket struct {
 
 func (l *limiter) init() { l.buckets = map[string]*bucket{} }
 
-// take records one request of the bucket; when the bucket is over budget it answers how long to wait.
-func (l *limiter) take(key string, now time.Time, limit int, window time.Duration) (ok bool, retryAfter time.Duration, remaining int) {
+// take records one request of the bucket. It reports whether the request may go on, how many more the
+// bucket takes now, and when it changes: for a blocked bucket when the block ends (the Retry-After), otherwise
+// when its oldest request leaves the window and frees a slot.
+func (l *limiter) take(key string, now time.Time, limit int, window time.Duration) (ok bool, remaining int, reset time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[key]
@@ -31,7 +33,7 @@ func (l *limiter) take(key string, now time.Time, limit int, window time.Duratio
 		l.buckets[key] = b
 	}
 	if now.Before(b.blockedUntil) {
-		return false, b.blockedUntil.Sub(now), 0
+		return false, 0, b.blockedUntil.Sub(now)
 	}
 	cut := 0
 	for cut < len(b.times) && !b.times[cut].After(now.Add(-window)) {
@@ -40,10 +42,10 @@ func (l *limiter) take(key string, now time.Time, limit int, window time.Duratio
 	b.times = b.times[cut:]
 	if len(b.times) >= limit {
 		b.blockedUntil = now.Add(window)
-		return false, window, 0
+		return false, 0, window
 	}
 	b.times = append(b.times, now)
-	return true, 0, limit - len(b.times)
+	return true, limit - len(b.times), b.times[0].Add(window).Sub(now)
 }
 
 func (l *limiter) reset() {
@@ -65,8 +67,9 @@ func rateLimited(w http.ResponseWriter, retryAfter time.Duration) {
 	fail(w, http.StatusTooManyRequests, codeRateLimited, msgRateLimited)
 }
 
-// rateHeaders are the informational headers Cloudflare adds to every answer.
-func (s *Server) rateHeaders(w http.ResponseWriter, remaining int) {
+// rateHeaders are the headers Cloudflare adds to every answer: the bucket's policy (quota and window, in
+// seconds) and what is left of it with the seconds until that changes, rounded up.
+func (s *Server) rateHeaders(w http.ResponseWriter, remaining int, reset time.Duration) {
 	w.Header().Set("Ratelimit-Policy", fmt.Sprintf(`"default";q=%d;w=%d`, s.cfg.rateLimit, int(s.cfg.rateWindow/time.Second)))
-	w.Header().Set("Ratelimit", fmt.Sprintf(`"default";r=%d;t=%d`, remaining, int(s.cfg.rateWindow/time.Second)))
+	w.Header().Set("Ratelimit", fmt.Sprintf(`"default";r=%d;t=%d`, remaining, int((reset+time.Second-1)/time.Second)))
 }

@@ -16,6 +16,7 @@ import (
 type rawReply struct {
 	status      int
 	contentType string
+	header      http.Header
 	Success     bool `json:"success"`
 	Errors      []struct {
 		Code int `json:"code"`
@@ -38,7 +39,7 @@ func raw(t *testing.T, method, url, token, body string) rawReply {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	r := rawReply{status: res.StatusCode, contentType: res.Header.Get("Content-Type")}
+	r := rawReply{status: res.StatusCode, contentType: res.Header.Get("Content-Type"), header: res.Header}
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("%s %s: not JSON: %s", method, url, b)
 	}

@@ -58,7 +58,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 // wrap applies, in Cloudflare's order as far as a client can tell: injected faults, authentication, the
-// per-credential rate limit, then the route (which does its own authorization).
+// per-credential rate limit, then the route (which does its own authorization). Every answer to an
+// authenticated caller carries Ratelimit and Ratelimit-Policy; injected faults and refused credentials, which
+// have no bucket to report on, do not.
 func (s *Server) wrap(route string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w}
@@ -73,14 +75,17 @@ func (s *Server) wrap(route string, h handler) http.Handler {
 			return
 		}
 		p, af := s.authenticate(r)
+		if af == invalidToken {
+			af = s.deadCredential(route)
+		}
 		if af != nil {
 			writeErr(rec, af.status, af.err)
 			return
 		}
-		ok, retry, remaining := s.limiter.take(p.bucket, s.now(), s.cfg.rateLimit, s.cfg.rateWindow)
-		s.rateHeaders(rec, remaining)
+		ok, remaining, reset := s.limiter.take(p.bucket, s.now(), s.cfg.rateLimit, s.cfg.rateWindow)
+		s.rateHeaders(rec, remaining, reset)
 		if !ok {
-			rateLimited(rec, retry)
+			rateLimited(rec, reset)
 			return
 		}
 		h(rec, r, p)

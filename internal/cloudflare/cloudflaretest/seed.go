@@ -21,7 +21,7 @@ type SeedToken struct {
 	Policies                    []Policy
 	NotBefore, ExpiresOn        *time.Time
 	RequestIPIn, RequestIPNotIn []string
-	Status                      string // "active" (default) | "disabled"
+	Status                      string // "active" (default) | "disabled" | "revoked (exposed)"
 }
 
 // Seed plants a token and returns its id and value.
@@ -34,7 +34,7 @@ func (s *Server) Seed(st SeedToken) (id, value string) {
 		ipIn: append([]string(nil), st.RequestIPIn...), ipNotIn: append([]string(nil), st.RequestIPNotIn...),
 		notBefore: truncTime(st.NotBefore), expiresOn: truncTime(st.ExpiresOn)}
 	if t.status == "" {
-		t.status = "active"
+		t.status = statusActive
 	}
 	if owner == ownerAccount {
 		t.account = st.AccountID

@@ -36,6 +36,11 @@ type config struct {
 	accountQuota int
 	now          func() time.Time
 	addr         string
+	// Shapes of answers that vary at Cloudflare (shapes.go).
+	notFound        NotFoundShape
+	dead            DeadCredentialShape
+	scannableKey    bool
+	recentlyExpired time.Duration
 }
 
 // WithAccounts seeds these accounts instead of the default one. The first is AccountID().
@@ -92,17 +97,19 @@ type Server struct {
 	stats       stats
 	limiter     limiter
 	faults      faults
+	shapes      shapes
 }
 
 // NewServer starts a fake on a loopback port, seeded with accounts, zones and parent credentials.
 func NewServer(opts ...Option) *Server {
 	cfg := config{
-		zones:        map[string][]string{},
-		rateLimit:    1200,
-		rateWindow:   5 * time.Minute,
-		userQuota:    50,
-		accountQuota: 500,
-		now:          time.Now,
+		zones:           map[string][]string{},
+		rateLimit:       1200,
+		rateWindow:      5 * time.Minute,
+		userQuota:       50,
+		accountQuota:    500,
+		now:             time.Now,
+		recentlyExpired: DefaultRecentlyExpired,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -126,6 +133,11 @@ func NewServer(opts ...Option) *Server {
 		faults:      faults{clientIP: "127.0.0.1"},
 	}
 	s.globalKey = randomHex(37)
+	if cfg.scannableKey {
+		s.globalKey = scannable(globalKeyPrefix)
+	}
+	s.shapes.notFound.Store(int32(cfg.notFound))
+	s.shapes.dead.Store(int32(cfg.dead))
 	s.limiter.init()
 	s.seedZones()
 	s.seedParents()

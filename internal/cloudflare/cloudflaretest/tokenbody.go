@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -34,7 +35,9 @@ type ipBody struct {
 }
 
 type policyBody struct {
-	Effect           string `json:"effect"`
+	// ID is refused on create: Cloudflare does not reuse policies.
+	ID               *string `json:"id"`
+	Effect           string  `json:"effect"`
 	PermissionGroups []struct {
 		ID string `json:"id"`
 	} `json:"permission_groups"`
@@ -79,6 +82,12 @@ func (s *Server) validateTokenBody(w http.ResponseWriter, b tokenBody, own owner
 		return bad("policies: at least one policy is required")
 	}
 	t := &token{name: *b.Name, owner: own.name(), account: own.account}
+	for _, pb := range b.Policies {
+		if pb.ID != nil && !update {
+			fail(w, http.StatusBadRequest, codeReusedPolicy, "Reusing existing policies is not supported")
+			return nil, false
+		}
+	}
 	for i, pb := range b.Policies {
 		p, msg := s.validatePolicy(pb, own)
 		if msg != "" {
@@ -107,8 +116,9 @@ func (s *Server) validateTokenBody(w http.ResponseWriter, b tokenBody, own owner
 		if ip != nil {
 			for _, list := range [][]string{ip.In, ip.NotIn} {
 				for _, c := range list {
-					if parseCIDR(c) == nil {
-						return bad("condition.request_ip: %q is not a CIDR or IP address", c)
+					// A bare address is refused: Cloudflare wants CIDR notation even for one host.
+					if _, _, err := net.ParseCIDR(c); err != nil {
+						return bad("condition.request_ip: %q is not in CIDR notation (for one address use e.g. 192.168.0.1/32)", c)
 					}
 				}
 			}
@@ -116,12 +126,12 @@ func (s *Server) validateTokenBody(w http.ResponseWriter, b tokenBody, own owner
 		}
 	}
 	if b.Status != nil {
-		if !update || (*b.Status != "active" && *b.Status != "disabled") {
+		if !update || (*b.Status != statusActive && *b.Status != statusDisabled) {
 			return bad("status: must be active or disabled")
 		}
 		t.status = *b.Status
 	} else if !update {
-		t.status = "active"
+		t.status = statusActive
 	}
 	return t, true
 }

@@ -91,8 +91,7 @@ func (s *Server) createToken(o ownerKind) handler {
 		}
 		if held := len(s.liveTokens(own.holds)); held >= quota {
 			s.mu.Unlock()
-			fail(w, http.StatusBadRequest, codeQuotaExceeded,
-				"Token quota exceeded: this %s already holds the maximum of %d API tokens; delete unused tokens first", lower(own.name()), quota)
+			s.quotaExceeded(w, own, quota)
 			return
 		}
 		s.insertToken(t)
@@ -125,7 +124,8 @@ func (s *Server) listTokens(o ownerKind) handler {
 		if !ok {
 			return
 		}
-		all := s.liveTokens(own.holds)
+		now, include := s.now(), r.URL.Query().Get("include_expired") == "true"
+		all := s.liveTokens(func(t *token) bool { return own.holds(t) && t.listed(now, include, s.cfg.recentlyExpired) })
 		if dir == "desc" {
 			for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
 				all[i], all[j] = all[j], all[i]
@@ -140,7 +140,6 @@ func (s *Server) listTokens(o ownerKind) handler {
 	}
 }
 
-// lookup finds a token of the owner by the path's token_id, or answers 404. Call with s.mu held.
 // accessibleToken checks the caller's right to the owner's tokens and finds the token of the path; it has
 // answered the request when ok is false. Callers hold s.mu.
 func (s *Server) accessibleToken(w http.ResponseWriter, r *http.Request, p principal, o ownerKind, write bool) (owner, *token, bool) {
@@ -152,10 +151,11 @@ func (s *Server) accessibleToken(w http.ResponseWriter, r *http.Request, p princ
 	return own, t, t != nil
 }
 
+// lookup finds a token of the owner by the path's token_id, or answers 404. Call with s.mu held.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, own owner) *token {
 	t := s.tokens[r.PathValue("token_id")]
 	if t == nil || !own.holds(t) {
-		fail(w, http.StatusNotFound, codeTokenNotFound, "Token not found")
+		s.tokenNotFound(w, r)
 		return nil
 	}
 	return t
@@ -235,6 +235,9 @@ func (s *Server) rollToken(o ownerKind) handler {
 			return
 		}
 		s.setValue(t, newTokenValue(t.owner))
+		if t.status == statusExposed {
+			t.status = statusActive // the leaked value is dead; the new one is not (assumed: "roll or delete them")
+		}
 		t.modifiedOn = s.now().Truncate(time.Second)
 		writeOK(w, t.value)
 	}

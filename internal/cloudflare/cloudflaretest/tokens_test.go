@@ -139,21 +139,34 @@ func TestUpdateIsAFullReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = parent.User.Tokens.Delete(ctx, id)
-	wantCFError(t, err, http.StatusNotFound, 1003)
+	wantCFError(t, err, http.StatusNotFound, 1000)
 }
 
 func TestPermissionGroupsFilterByNameAndScope(t *testing.T) {
 	srv := newServer(t)
 	ctx := context.Background()
 	c := client(srv, srv.UserParentToken())
-	both, err := c.User.Tokens.PermissionGroups.List(ctx, user.TokenPermissionGroupListParams{Name: cloudflare.F("Analytics Read")})
-	if err != nil || len(both.Result) != 2 || both.Result[0].ID == both.Result[1].ID {
-		t.Fatalf("name at two scopes: %v %+v", err, both)
+	for _, name := range []string{"Logs Read", "Logs Write", "Page Shield Read", "Page Shield Write", "Transform Rules Read",
+		"Transform Rules Write", "API Gateway Read", "API Gateway Write"} {
+		both, err := c.User.Tokens.PermissionGroups.List(ctx, user.TokenPermissionGroupListParams{Name: cloudflare.F(name)})
+		if err != nil || len(both.Result) != 2 || both.Result[0].ID == both.Result[1].ID {
+			t.Fatalf("%s at two scopes: %v %+v", name, err, both)
+		}
 	}
-	zone, err := c.User.Tokens.PermissionGroups.List(ctx, user.TokenPermissionGroupListParams{Name: cloudflare.F("Analytics Read"),
+	zone, err := c.User.Tokens.PermissionGroups.List(ctx, user.TokenPermissionGroupListParams{Name: cloudflare.F("Logs Read"),
 		Scope: cloudflare.F(cloudflaretest.ScopeZone)})
-	if err != nil || len(zone.Result) != 1 || zone.Result[0].ID != cloudflaretest.PermZoneAnalyticsRead {
+	if err != nil || len(zone.Result) != 1 || zone.Result[0].ID != cloudflaretest.PermZoneLogsRead {
 		t.Fatalf("name+scope: %v %+v", err, zone)
+	}
+	// Corrected by the second audit: the account-scoped analytics group has its own name, and Account API
+	// Tokens Read its real id.
+	for name, id := range map[string]string{"Analytics Read": cloudflaretest.PermZoneAnalyticsRead,
+		"Account Analytics Read":  cloudflaretest.PermAccountAnalyticsRead,
+		"Account API Tokens Read": "eb56a6953c034b9d97dd838155666f06", "Account API Tokens Write": "5bc3f8b21c554832afc660159ab75fa4"} {
+		one, err := c.User.Tokens.PermissionGroups.List(ctx, user.TokenPermissionGroupListParams{Name: cloudflare.F(name)})
+		if err != nil || len(one.Result) != 1 || one.Result[0].ID != id {
+			t.Fatalf("%s: %v %+v", name, err, one)
+		}
 	}
 	dns, err := c.User.Tokens.PermissionGroups.List(ctx, user.TokenPermissionGroupListParams{Name: cloudflare.F("DNS Write")})
 	if err != nil || len(dns.Result) != 1 || dns.Result[0].ID != "4755a26eedb94da69e1066d98aa820be" || string(dns.Result[0].Scopes[0]) != cloudflaretest.ScopeZone {

@@ -92,7 +92,10 @@ func TestInvalidTokensAreRefused(t *testing.T) {
 	}
 	srv.RevokeOutOfBand(id)
 	_, err = parent.User.Tokens.Get(ctx, id)
-	wantCFError(t, err, 404, 1003)
+	wantCFError(t, err, 404, 1000) // Terraform's fixture shape, the default
+	srv.SetTokenNotFound(cloudflaretest.NotFoundRoute)
+	_, err = parent.User.Tokens.Get(ctx, id)
+	wantCFError(t, err, 404, 7003)
 	_, err = client(srv, value).User.Tokens.Verify(ctx)
 	wantCFError(t, err, 401, 1000)
 }

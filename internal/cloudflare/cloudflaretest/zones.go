@@ -5,8 +5,8 @@ import (
 )
 
 // listZones answers with the zones the caller may read. Without a name filter the caller needs Zone Read on
-// all zones of the account (or of some account), as Cloudflare refused unfiltered lists to single-zone tokens
-// (reported: "requires permission com.cloudflare.api.account.zone.list").
+// all zones of the account (or of some account): Cloudflare refuses unfiltered lists to single-zone tokens
+// with 403, code 0, "Actor '…' requires permission 'com.cloudflare.api.account.zone.list' to list zones".
 func (s *Server) listZones(w http.ResponseWriter, r *http.Request, p principal) {
 	page, perPage, ok := pageParams(w, r, 20, 5, 50)
 	if !ok {
@@ -18,7 +18,7 @@ func (s *Server) listZones(w http.ResponseWriter, r *http.Request, p principal) 
 	defer s.mu.Unlock()
 	if name == "" && !s.accountWideZoneRead(p, acct) {
 		fail(w, http.StatusForbidden, codeZoneListForbidden,
-			"Requires permission \"com.cloudflare.api.account.zone.list\" to list zones")
+			"Actor '%s' requires permission 'com.cloudflare.api.account.zone.list' to list zones", s.actor(p))
 		return
 	}
 	var match []*zone
@@ -109,4 +109,12 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p principal) {
 	writeOK(w, map[string]any{"id": s.userTag, "email": s.email, "first_name": "Fake", "last_name": "User",
 		"suspended": false, "two_factor_authentication_enabled": false, "has_pro_zones": false,
 		"has_business_zones": false, "has_enterprise_zones": false, "betas": []string{}})
+}
+
+// actor names the caller as Cloudflare's permission errors do.
+func (s *Server) actor(p principal) string {
+	if p.globalKey {
+		return "com.cloudflare.api.user." + s.userTag
+	}
+	return "com.cloudflare.api.token." + p.tok.id
 }
