@@ -232,9 +232,13 @@ build-installer: manifests generate kustomize ## Generate dist/install.yaml (CRD
 	@cp config/prometheus/alerts.yaml $(CHART_DIR)/files/alerts.yaml
 
 # helm lint and helm template on dist/chart (CI runs both): default values, and a second set with every
-# option on (replicas 2, ServiceMonitor, PrometheusRule, NetworkPolicy).
+# option on (replicas 2 and their PodDisruptionBudget, ServiceMonitor verifying a metrics certificate,
+# PrometheusRule, both NetworkPolicies, a topology spread constraint). values.schema.json checks the values.
 HELM_TEMPLATE_HA_VALUES = --set replicaCount=2 --set prometheus.serviceMonitor.enable=true \
-	--set prometheus.rules.enable=true --set networkPolicy.enable=true
+	--set prometheus.rules.enable=true --set networkPolicy.enable=true --set networkPolicy.egress.enable=true \
+	--set metrics.certSecret=metrics-server-cert --set topologySpreadConstraints[0].maxSkew=1 \
+	--set topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname \
+	--set topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway
 .PHONY: helm-lint
 helm-lint: helm ## Run helm lint on dist/chart (default values and every option on).
 	$(HELM) lint --strict $(CHART_DIR)

@@ -236,22 +236,29 @@ func TestRestrictedRefusesAnInsecurePod(t *testing.T) {
 // helmTemplate runs bin/helm template on dist/chart.
 func helmTemplate(t *testing.T, release, namespace string, args ...string) []byte {
 	t.Helper()
-	helm := os.Getenv("HELM")
-	if helm == "" {
-		helm = filepath.Join(testutil.RepoRoot(), "bin", "helm")
-	}
-	if _, err := os.Stat(helm); err != nil {
-		t.Fatalf("helm not found at %s: run `make helm`: %v", helm, err)
-	}
-	cmd := exec.Command(helm, append([]string{"template", release, filepath.Join(testutil.RepoRoot(), "dist", "chart"),
-		"--namespace", namespace}, args...)...)
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(),
-		"HELM_DATA_HOME="+t.TempDir())
-	out, err := cmd.Output()
+	out, err := helm(t, append([]string{"template", release, chartDir(), "--namespace", namespace}, args...)...)
 	if err != nil {
 		t.Fatalf("helm template: %v\n%s", err, stderrOf(err))
 	}
 	return out
+}
+
+func chartDir() string { return filepath.Join(testutil.RepoRoot(), "dist", "chart") }
+
+// helm runs bin/helm (or $HELM) with a throw-away cache and configuration.
+func helm(t *testing.T, args ...string) ([]byte, error) {
+	t.Helper()
+	bin := os.Getenv("HELM")
+	if bin == "" {
+		bin = filepath.Join(testutil.RepoRoot(), "bin", "helm")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("helm not found at %s: run `make helm`: %v", bin, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(),
+		"HELM_DATA_HOME="+t.TempDir())
+	return cmd.Output()
 }
 
 func stderrOf(err error) string {
