@@ -42,6 +42,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -86,6 +87,10 @@ func setupControllers(mgr manager.Manager, opts Options) error {
 	rec, err := metrics.Default()
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
+	}
+	// The condition gauges read the manager's cache at scrape time.
+	if err := metrics.RegisterState(ctrlmetrics.Registry, mgr.GetCache(), versionString()); err != nil {
+		return fmt.Errorf("registering state metrics: %w", err)
 	}
 	return controller.Setup(mgr, controllerConfig(opts, rec))
 	// +kubebuilder:scaffold:builder
