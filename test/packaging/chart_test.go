@@ -323,3 +323,25 @@ func readRepoFile(t *testing.T, path ...string) []byte {
 	}
 	return data
 }
+
+// grafana.dashboards.enable ships config/grafana's dashboard, unchanged, in a ConfigMap Grafana's sidecar
+// selects by its grafana_dashboard label.
+func TestHelmChartGrafanaDashboard(t *testing.T) {
+	if cms := kindOf(decode(t, helmTemplate(t, "cto", "cto-grafana")), "ConfigMap"); len(cms) != 0 {
+		t.Errorf("grafana.dashboards.enable=false renders %d ConfigMaps", len(cms))
+	}
+	cms := kindOf(decode(t, helmTemplate(t, "cto", "cto-grafana", "--set", "grafana.dashboards.enable=true",
+		"--set", "grafana.dashboards.namespace=monitoring")), "ConfigMap")
+	if len(cms) != 1 {
+		t.Fatalf("%d ConfigMaps, want the dashboard's", len(cms))
+	}
+	cm := cms[0]
+	if cm.GetLabels()["grafana_dashboard"] != "1" || cm.GetNamespace() != "monitoring" {
+		t.Errorf("ConfigMap %s/%s labels %v: want grafana_dashboard=1 in monitoring", cm.GetNamespace(), cm.GetName(), cm.GetLabels())
+	}
+	got, _, _ := unstructured.NestedString(cm.Object, "data", "cloudflare-token-operator.json")
+	want := strings.TrimSpace(string(readRepoFile(t, "config", "grafana", "cloudflare-token-operator.json")))
+	if got != want {
+		t.Errorf("the ConfigMap's dashboard differs from config/grafana/cloudflare-token-operator.json (make build-installer)")
+	}
+}
