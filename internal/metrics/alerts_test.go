@@ -43,7 +43,6 @@ type rule struct {
 // promDuration is Prometheus's duration syntax (the CRD's pattern for "for" and "interval").
 var promDuration = regexp.MustCompile(`^((\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?|0)$`)
 
-
 func loadAlerts(t *testing.T) prometheusRule {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "prometheus", "alerts.yaml"))
