@@ -48,16 +48,16 @@ const (
 
 // Labels and annotations the operator writes.
 const (
-	LabelManagedBy         = "app.kubernetes.io/managed-by"
-	ManagedByValue         = "cloudflare-token-operator"
-	LabelToken             = "cloudflare.tokenoperator.dev/token"
-	AnnotationTokenID      = "cloudflare.tokenoperator.dev/token-id"
-	AnnotationExpiresAt    = "cloudflare.tokenoperator.dev/expires-at"
-	AnnotationRotate       = "cloudflare.tokenoperator.dev/rotate"
-	FinalizerRevokeTokens  = "cloudflare.tokenoperator.dev/revoke-tokens"
+	LabelManagedBy        = "app.kubernetes.io/managed-by"
+	ManagedByValue        = "cloudflare-token-operator"
+	LabelToken            = "cloudflare.tokenoperator.dev/token"
+	AnnotationTokenID     = "cloudflare.tokenoperator.dev/token-id"
+	AnnotationExpiresAt   = "cloudflare.tokenoperator.dev/expires-at"
+	AnnotationRotate      = "cloudflare.tokenoperator.dev/rotate"
+	FinalizerRevokeTokens = "cloudflare.tokenoperator.dev/revoke-tokens"
 	// FinalizerIssuerInUse keeps an issuer while CloudflareTokens use it (name it, or hold tokens it
 	// minted), so that their tokens can still be revoked through its credential.
-	FinalizerIssuerInUse = "cloudflare.tokenoperator.dev/in-use"
+	FinalizerIssuerInUse   = "cloudflare.tokenoperator.dev/in-use"
 	DefaultSecretKey       = "api-token"
 	DefaultAPIKeySecretKey = "api-key"
 )

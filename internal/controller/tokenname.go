@@ -20,7 +20,7 @@ const (
 	tokenNamePrefix = "cfto:"
 	// retainedPrefix goes before the name of a token handed over by deletionPolicy Retain.
 	retainedPrefix = "retained "
-	maxTokenName    = 120 // Cloudflare's limit
+	maxTokenName   = 120 // Cloudflare's limit
 )
 
 var tokenNameRE = regexp.MustCompile(`^cfto:([0-9a-f]{8}):([0-9a-f-]{36}):([0-9]+)(?: |$)`)
