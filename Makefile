@@ -1,5 +1,8 @@
 # Image URL to use all building/pushing image targets
 IMG ?= controller:latest
+# The version the manager reports (--version and its first log line), set at build time by -ldflags.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS ?= -X main.version=$(VERSION)
 
 # Get the currently used golang install path (in GOPATH/bin, unless GOBIN is set)
 ifeq (,$(shell go env GOBIN))
@@ -18,8 +21,9 @@ CONTAINER_TOOL ?= docker
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
 
-# The separate Go module holding the cert-manager integration tests (tested and tidied when present).
-CERTMANAGER_TEST_DIR ?= test/certmanager
+# Separate Go modules with tests, tested and tidied when present: the cert-manager integration tests, and the
+# PromQL checks of the alerts and the Grafana dashboard (each keeps its heavy dependencies out of go.mod).
+NESTED_TEST_MODULES ?= test/certmanager test/observability
 
 .PHONY: all
 all: build
@@ -55,10 +59,12 @@ vet: ## Run go vet against code.
 .PHONY: test
 test: manifests generate fmt vet envtest helm ## Run unit and envtest tests (real kube-apiserver + etcd from bin/k8s).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/faults) -coverprofile cover.out
-	@if [ -f $(CERTMANAGER_TEST_DIR)/go.mod ]; then \
-		echo "cd $(CERTMANAGER_TEST_DIR) && go test ./..."; \
-		cd $(CERTMANAGER_TEST_DIR) && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test ./...; \
-	fi
+	@for d in $(NESTED_TEST_MODULES); do \
+		if [ -f $$d/go.mod ]; then \
+			echo "cd $$d && go test ./..."; \
+			(cd $$d && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test ./...) || exit 1; \
+		fi; \
+	done
 
 # test/faults (Ginkgo, issue 6): the operator against the fake Cloudflare API on its bad days (the manager
 # killed at every step 20 times, 5xx outage, rate limit, quota, orphans, drift, leader election), about 8
@@ -131,10 +137,12 @@ test-demo: envtest ## Run the demo end to end, non-interactively and with Ctrl-C
 verify: ## Regenerate everything, tidy go.mod, and fail if that changed any file.
 	$(MAKE) manifests generate fmt build-installer
 	go mod tidy
-	@if [ -f $(CERTMANAGER_TEST_DIR)/go.mod ]; then \
-		echo "cd $(CERTMANAGER_TEST_DIR) && go mod tidy"; \
-		cd $(CERTMANAGER_TEST_DIR) && go mod tidy; \
-	fi
+	@for d in $(NESTED_TEST_MODULES); do \
+		if [ -f $$d/go.mod ]; then \
+			echo "cd $$d && go mod tidy"; \
+			(cd $$d && go mod tidy) || exit 1; \
+		fi; \
+	done
 	@if [ -n "$$(git status --porcelain)" ]; then \
 		echo "verify: the tree differs from what the generators and go mod tidy produce:"; \
 		git status --porcelain; \
@@ -159,17 +167,17 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 
 .PHONY: build
 build: manifests generate fmt vet ## Build manager binary.
-	go build -o bin/manager cmd/main.go
+	go build -ldflags "$(LDFLAGS)" -o bin/manager ./cmd
 
 .PHONY: run
 run: manifests generate fmt vet ## Run a controller from your host.
-	go run ./cmd/main.go
+	go run -ldflags "$(LDFLAGS)" ./cmd
 
 # docker-build and docker-push need a container engine; none runs on this project's development or
 # CI machines, so these targets are for a workstation or a release pipeline that has one.
 .PHONY: docker-build
 docker-build: ## Build docker image with the manager (needs a container engine; none runs here).
-	$(CONTAINER_TOOL) build -t ${IMG} .
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t ${IMG} .
 
 .PHONY: docker-push
 docker-push: ## Push docker image with the manager (needs a container engine; none runs here).
@@ -184,13 +192,13 @@ docker-buildx: ## Build and push docker image for the manager for cross-platform
 	sed -e '1 s/\(^FROM\)/FROM --platform=\$$\{BUILDPLATFORM\}/; t' -e ' 1,// s//FROM --platform=\$$\{BUILDPLATFORM\}/' Dockerfile > Dockerfile.cross
 	- $(CONTAINER_TOOL) buildx create --name cloudflare-token-operator-builder
 	$(CONTAINER_TOOL) buildx use cloudflare-token-operator-builder
-	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --tag ${IMG} -f Dockerfile.cross .
+	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --build-arg VERSION=$(VERSION) --tag ${IMG} -f Dockerfile.cross .
 	- $(CONTAINER_TOOL) buildx rm cloudflare-token-operator-builder
 	rm Dockerfile.cross
 
 # dist/install.yaml is config/default with the image IMG, built through a throw-away overlay in bin/installer
 # (config/manager is left as it is). The same step copies what the Helm chart shares with config/ into
-# dist/chart (CRDs, the manager's ClusterRole rules, the admission policies, the alerts), so that `make verify`
+# dist/chart (CRDs, the manager's ClusterRole rules, the admission policies, the alerts, the Grafana dashboard), so that `make verify`
 # catches a chart that drifted from config/.
 CHART_DIR ?= dist/chart
 .PHONY: build-installer
@@ -200,6 +208,10 @@ build-installer: manifests generate kustomize ## Generate dist/install.yaml (CRD
 	cd bin/installer && $(KUSTOMIZE) edit set image controller=${IMG}
 	{ echo '# cloudflare-token-operator: CRDs, RBAC, Deployment, metrics Service and admission policies.'; \
 	  echo '# Generated by `make build-installer` from config/default (image ${IMG}); do not edit.'; \
+	  echo '# The manager runs with its defaults: JSON logs at info level (--zap-log-level, --zap-encoder),'; \
+	  echo '# --drift-interval=10m, --orphan-grace=30m, --max-concurrent-reconciles=4, --kube-api-qps=0 (no client-side'; \
+	  echo '# limit), leader election 15s/10s/2s, GOMEMLIMIT from its memory limit. Add flags to its args to change them;'; \
+	  echo '# every flag: README.md, "Manager flags"; every install option: docs/install.md.'; \
 	  $(KUSTOMIZE) build bin/installer; } > dist/install.yaml
 	@rm -rf bin/installer
 	@mkdir -p $(CHART_DIR)/templates/crd $(CHART_DIR)/templates/rbac $(CHART_DIR)/templates/admission $(CHART_DIR)/files
@@ -223,11 +235,28 @@ build-installer: manifests generate kustomize ## Generate dist/install.yaml (CRD
 	       config/admission/validating_admission_policies.yaml; \
 	   echo '{{- end }}'; } > $(CHART_DIR)/templates/admission/validating-admission-policies.yaml
 	@cp config/prometheus/alerts.yaml $(CHART_DIR)/files/alerts.yaml
+	@cp config/grafana/cloudflare-token-operator.json $(CHART_DIR)/files/grafana-dashboard.json
+	@{ echo '# Argo CD resource customizations (health of the three kinds, the "rotate" action of CloudflareToken):'; \
+	   echo '# merge into the argocd-cm ConfigMap (kubectl -n argocd patch configmap argocd-cm --patch-file ...).'; \
+	   echo '# Generated by `make build-installer` from config/argocd/*.lua; do not edit.'; \
+	   echo 'data:'; \
+	   for k in CloudflareToken TokenIssuer ClusterTokenIssuer; do \
+	     echo "  resource.customizations.health.cloudflare.tokenoperator.dev_$$k: |"; sed 's/^/    /' config/argocd/health.lua; \
+	   done; \
+	   echo '  resource.customizations.actions.cloudflare.tokenoperator.dev_CloudflareToken: |'; \
+	   echo '    discovery.lua: |'; sed 's/^/      /' config/argocd/discovery.lua; \
+	   echo '    definitions:'; echo '      - name: rotate'; echo '        action.lua: |'; \
+	   sed 's/^/          /' config/argocd/rotate.lua; } > config/argocd/argocd-cm-patch.yaml
 
 # helm lint and helm template on dist/chart (CI runs both): default values, and a second set with every
-# option on (replicas 2, ServiceMonitor, PrometheusRule, NetworkPolicy).
+# option on (replicas 2 and their PodDisruptionBudget, ServiceMonitor verifying a metrics certificate,
+# PrometheusRule, both NetworkPolicies, a topology spread constraint). values.schema.json checks the values.
 HELM_TEMPLATE_HA_VALUES = --set replicaCount=2 --set prometheus.serviceMonitor.enable=true \
-	--set prometheus.rules.enable=true --set networkPolicy.enable=true
+	--set prometheus.rules.enable=true --set networkPolicy.enable=true --set networkPolicy.egress.enable=true \
+	--set grafana.dashboards.enable=true \
+	--set metrics.certSecret=metrics-server-cert --set topologySpreadConstraints[0].maxSkew=1 \
+	--set topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname \
+	--set topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway
 .PHONY: helm-lint
 helm-lint: helm ## Run helm lint on dist/chart (default values and every option on).
 	$(HELM) lint --strict $(CHART_DIR)

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"time"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
@@ -40,8 +41,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -52,18 +53,8 @@ import (
 	// +kubebuilder:scaffold:imports
 )
 
-const (
-	// defaultCloudflareAPIURL is Cloudflare's v4 API.
-	defaultCloudflareAPIURL = "https://api.cloudflare.com/client/v4"
-	// defaultAPIRequestsPer5m stays below Cloudflare's global limit of 1200 requests per 5 minutes.
-	defaultAPIRequestsPer5m = 1000
-	// fallbackOperatorNamespace is used when neither --operator-namespace nor POD_NAMESPACE is set.
-	fallbackOperatorNamespace = "cloudflare-token-operator"
-	// podNamespaceEnv is set from the Pod's metadata.namespace by config/manager/manager.yaml.
-	podNamespaceEnv = "POD_NAMESPACE"
-	// clusterIDNamespace is the namespace whose UID names this cluster when --cluster-name is unset.
-	clusterIDNamespace = "kube-system"
-)
+// clusterIDNamespace is the namespace whose UID names this cluster when --cluster-name is unset.
+const clusterIDNamespace = "kube-system"
 
 var (
 	scheme   = runtime.NewScheme()
@@ -74,95 +65,6 @@ func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(cloudflarev1alpha1.AddToScheme(scheme))
 	// +kubebuilder:scaffold:scheme
-}
-
-// Options are the operator's own settings (beside the manager's), handed to the reconcilers by
-// setupControllers.
-type Options struct {
-	// CloudflareAPIURL is the base URL of Cloudflare's v4 API (a fake one in tests and the demo).
-	CloudflareAPIURL string
-	// ClusterName goes into the name of every token the operator mints, so that tokens say which
-	// cluster made them. Defaults to the UID of namespace kube-system.
-	ClusterName string
-	// APIRequestsPer5m is the client-side budget of Cloudflare API requests per 5 minutes.
-	APIRequestsPer5m int
-	// OperatorNamespace is where the credential Secrets of ClusterTokenIssuers live.
-	OperatorNamespace string
-}
-
-// managerFlags are the command line: kubebuilder's usual manager flags plus the operator's Options.
-type managerFlags struct {
-	metricsAddr          string
-	metricsCertPath      string
-	metricsCertName      string
-	metricsCertKey       string
-	webhookCertPath      string
-	webhookCertName      string
-	webhookCertKey       string
-	probeAddr            string
-	enableLeaderElection bool
-	leaderElectionNS     string
-	secureMetrics        bool
-	enableHTTP2          bool
-	operator             Options
-}
-
-// bindFlags registers every flag of the manager on fs.
-func bindFlags(fs *flag.FlagSet, getenv func(string) string) *managerFlags {
-	f := &managerFlags{}
-	fs.StringVar(&f.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
-		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
-	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
-	fs.BoolVar(&f.enableLeaderElection, "leader-elect", false,
-		"Enable leader election for controller manager. "+
-			"Enabling this will ensure there is only one active controller manager.")
-	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "",
-		"Namespace of the leader-election Lease. Empty: the namespace the manager runs in (needed out of cluster).")
-	fs.BoolVar(&f.secureMetrics, "metrics-secure", true,
-		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
-	fs.StringVar(&f.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
-	fs.StringVar(&f.webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
-	fs.StringVar(&f.webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
-	fs.StringVar(&f.metricsCertPath, "metrics-cert-path", "",
-		"The directory that contains the metrics server certificate.")
-	fs.StringVar(&f.metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
-	fs.StringVar(&f.metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
-	fs.BoolVar(&f.enableHTTP2, "enable-http2", false,
-		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
-
-	fs.StringVar(&f.operator.CloudflareAPIURL, "cloudflare-api-url", defaultCloudflareAPIURL,
-		"The base URL of Cloudflare's v4 API.")
-	fs.StringVar(&f.operator.ClusterName, "cluster-name", "",
-		"The name of this cluster in the names of minted tokens (default: the UID of namespace kube-system).")
-	fs.IntVar(&f.operator.APIRequestsPer5m, "api-requests-per-5m", defaultAPIRequestsPer5m,
-		"Client-side budget of Cloudflare API requests per 5 minutes (Cloudflare allows 1200).")
-	fs.StringVar(&f.operator.OperatorNamespace, "operator-namespace", defaultOperatorNamespace(getenv),
-		"The namespace where the credential Secrets of ClusterTokenIssuers live "+
-			"(default: $"+podNamespaceEnv+", else "+fallbackOperatorNamespace+").")
-	return f
-}
-
-// defaultOperatorNamespace is the Pod's own namespace when it runs in a cluster.
-func defaultOperatorNamespace(getenv func(string) string) string {
-	if ns := getenv(podNamespaceEnv); ns != "" {
-		return ns
-	}
-	return fallbackOperatorNamespace
-}
-
-// validate checks the operator's options before anything starts.
-func (o *Options) validate() error {
-	var errs []error
-	if o.CloudflareAPIURL == "" {
-		errs = append(errs, errors.New("--cloudflare-api-url must not be empty"))
-	}
-	if o.APIRequestsPer5m <= 0 {
-		errs = append(errs, fmt.Errorf("--api-requests-per-5m must be positive, got %d", o.APIRequestsPer5m))
-	}
-	if o.OperatorNamespace == "" {
-		errs = append(errs, errors.New("--operator-namespace must not be empty"))
-	}
-	return errors.Join(errs...)
 }
 
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
@@ -186,26 +88,40 @@ func setupControllers(mgr manager.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	return controller.Setup(mgr, controller.Config{
-		CloudflareAPIURL:  opts.CloudflareAPIURL,
-		ClusterName:       opts.ClusterName,
-		OperatorNamespace: opts.OperatorNamespace,
-		APIRequestsPer5m:  opts.APIRequestsPer5m,
-		Observer:          rec,
-		Metrics:           rec,
-	})
+	// The condition gauges read the manager's cache at scrape time.
+	if err := metrics.RegisterState(ctrlmetrics.Registry, mgr.GetCache(), versionString()); err != nil {
+		return fmt.Errorf("registering state metrics: %w", err)
+	}
+	return controller.Setup(mgr, controllerConfig(opts, rec))
 	// +kubebuilder:scaffold:builder
+}
+
+// controllerConfig hands the operator's options (and the metrics recorder) to the reconcilers.
+func controllerConfig(opts Options, rec *metrics.Recorder) controller.Config {
+	return controller.Config{
+		CloudflareAPIURL:        opts.CloudflareAPIURL,
+		ClusterName:             opts.ClusterName,
+		OperatorNamespace:       opts.OperatorNamespace,
+		APIRequestsPer5m:        opts.APIRequestsPer5m,
+		DriftInterval:           opts.DriftInterval,
+		OrphanGrace:             opts.OrphanGrace,
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+		Observer:                rec,
+		Metrics:                 rec,
+	}
 }
 
 func main() {
 	f := bindFlags(flag.CommandLine, os.Getenv)
-	zapOpts := zap.Options{
-		Development: true,
-	}
-	zapOpts.BindFlags(flag.CommandLine)
+	zapOpts := bindLogFlags(flag.CommandLine)
 	flag.Parse()
 
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if f.printVersion {
+		fmt.Println("cloudflare-token-operator", versionString())
+		return
+	}
+	ctrl.SetLogger(newLogger(zapOpts, os.Stderr))
+	setupLog.Info("cloudflare-token-operator", "version", versionString(), "go", goruntime.Version())
 
 	if err := run(f); err != nil {
 		setupLog.Error(err, "manager failed")
@@ -215,7 +131,7 @@ func main() {
 
 // run builds the manager from the flags and runs it until a termination signal.
 func run(f *managerFlags) error {
-	if err := f.operator.validate(); err != nil {
+	if err := errors.Join(f.operator.validate(), f.kubeAPI.validate()); err != nil {
 		return err
 	}
 
@@ -291,6 +207,10 @@ func run(f *managerFlags) error {
 	}
 
 	restConfig := ctrl.GetConfigOrDie()
+	if f.kubeAPI.qps > 0 {
+		restConfig.QPS = float32(f.kubeAPI.qps)
+		restConfig.Burst = f.kubeAPI.burst
+	}
 
 	if f.operator.ClusterName == "" {
 		name, err := lookupClusterName(restConfig)
@@ -303,7 +223,10 @@ func run(f *managerFlags) error {
 		"cloudflare-api-url", f.operator.CloudflareAPIURL,
 		"cluster-name", f.operator.ClusterName,
 		"api-requests-per-5m", f.operator.APIRequestsPer5m,
-		"operator-namespace", f.operator.OperatorNamespace)
+		"operator-namespace", f.operator.OperatorNamespace,
+		"drift-interval", f.operator.DriftInterval,
+		"orphan-grace", f.operator.OrphanGrace,
+		"max-concurrent-reconciles", f.operator.MaxConcurrentReconciles)
 
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
@@ -314,6 +237,9 @@ func run(f *managerFlags) error {
 		LeaderElection:          f.enableLeaderElection,
 		LeaderElectionID:        "cloudflare-token-operator.tokenoperator.dev",
 		LeaderElectionNamespace: f.leaderElectionNS,
+		LeaseDuration:           &f.kubeAPI.leaseDuration,
+		RenewDeadline:           &f.kubeAPI.renewDeadline,
+		RetryPeriod:             &f.kubeAPI.retryPeriod,
 		// LeaderElectionReleaseOnCancel defines if the leader should step down voluntarily
 		// when the Manager ends. This requires the binary to immediately end when the
 		// Manager is stopped: main exits right after Start returns, so it is safe here

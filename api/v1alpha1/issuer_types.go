@@ -13,6 +13,12 @@ const (
 	TokenOwnerAccount TokenOwner = "Account"
 )
 
+// ConditionCredentialHardened is an issuer's verdict on its parent API token, read from the token's own
+// conditions at each verification: True when it carries a client IP filter and an expiry, as Cloudflare
+// advises for a token that can create tokens; False (a warning, not an error: Ready is unaffected) with the
+// missing measure in the message. Absent for a Global API Key, which can carry neither.
+const ConditionCredentialHardened = "CredentialHardened"
+
 // SecretKeyRef points at one key of a Secret.
 type SecretKeyRef struct {
 	// name of the Secret. No default. Example: cf-parent.

@@ -151,8 +151,8 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer) (ctrl.Result
 		return ctrl.Result{}, err
 	}
 	cl, err := r.Factory.ClientFor(iss.config)
+	var info cloudflare.CredentialInfo
 	if err == nil {
-		var info cloudflare.CredentialInfo
 		info, err = cl.Verify(ctx)
 		st.CredentialExpiresAt = nil
 		if info.ExpiresOn != nil {
@@ -168,6 +168,7 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer) (ctrl.Result
 		return ctrl.Result{RequeueAfter: max(cloudflare.RetryAfterOf(err), 30*time.Second)}, nil
 	}
 	st.ObservedGeneration = gen
+	r.checkHardening(ctx, cl, iss, info)
 	r.observer().CredentialExpiry(iss.key(), timeOf(st.CredentialExpiresAt))
 	set(metav1.ConditionTrue, "Verified", fmt.Sprintf("the parent credential is valid (%s-owned tokens)", iss.config.Owner))
 	r.reportQuota(iss)

@@ -198,6 +198,7 @@ func TestDockerfile(t *testing.T) {
 	out := runDockerBuild(t, b)
 
 	checkStatic(t, out)
+	checkVersion(t, out, builder)
 	info, err := buildinfo.ReadFile(out)
 	if err != nil {
 		t.Fatalf("build info of %s: %v", out, err)
@@ -209,6 +210,29 @@ func TestDockerfile(t *testing.T) {
 	if settings["CGO_ENABLED"] != "0" || settings["-trimpath"] != "true" || settings["GOOS"] != "linux" {
 		t.Errorf("binary built with CGO_ENABLED=%q -trimpath=%q GOOS=%q", settings["CGO_ENABLED"],
 			settings["-trimpath"], settings["GOOS"])
+	}
+}
+
+// checkVersion runs the binary with --version: it reports the builder stage's ARG VERSION, which the build
+// passes with -ldflags -X (docker build --build-arg VERSION=... overrides it).
+func checkVersion(t *testing.T, bin string, builder dockerStage) {
+	t.Helper()
+	want := ""
+	for _, in := range builder.instrs {
+		if name, val, ok := strings.Cut(in.args, "="); in.cmd == "ARG" && ok && name == "VERSION" {
+			want = val
+		}
+	}
+	if want == "" {
+		t.Fatal("the builder stage has no ARG VERSION=<default>")
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("%s --version: %v", bin, err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "cloudflare-token-operator "+want {
+		t.Errorf("%s --version printed %q, want %q (-ldflags -X main.version=${VERSION})", bin, got,
+			"cloudflare-token-operator "+want)
 	}
 }
 
@@ -227,7 +251,7 @@ func checkBuildCommand(t *testing.T, b goBuild) {
 		}
 	}
 	if last := b.args[len(b.args)-1]; last != "cmd/main.go" && last != "./cmd" {
-		t.Errorf("the build compiles %q, want cmd/main.go", last)
+		t.Errorf("the build compiles %q, want ./cmd", last)
 	}
 }
 

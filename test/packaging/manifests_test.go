@@ -98,7 +98,8 @@ func TestHelmChartDefaults(t *testing.T) {
 	ensureNamespace(t, ns, nil)
 	dryRunApply(t, objs)
 	dep := checkDeployment(t, objs, ns, 1)
-	wantArgs(t, dep, "--leader-elect", "--operator-namespace="+ns, "--metrics-bind-address=:8443")
+	wantArgs(t, dep, "--leader-elect", "--operator-namespace="+ns, "--metrics-bind-address=:8443",
+		"--zap-log-level=info", "--zap-encoder=json")
 	// The release named like the project gives the object names of dist/install.yaml.
 	names := func(objs []*unstructured.Unstructured) []string {
 		var s []string
@@ -134,7 +135,17 @@ func TestHelmChartHA(t *testing.T) {
 		"--set", "operator.cloudflareAPIURL=https://cloudflare.internal.example/client/v4",
 		"--set", "operator.clusterName=prod-eu1",
 		"--set", "operator.apiRequestsPer5m=600",
-		"--set", "operator.extraArgs={--zap-log-level=debug}",
+		"--set", "operator.driftInterval=5m",
+		"--set", "operator.orphanGrace=1h",
+		"--set", "operator.maxConcurrentReconciles=8",
+		"--set", "kubeAPI.qps=50",
+		"--set", "kubeAPI.burst=100",
+		"--set", "leaderElection.leaseDuration=60s",
+		"--set", "leaderElection.renewDeadline=40s",
+		"--set", "leaderElection.retryPeriod=5s",
+		"--set", "logging.level=debug",
+		"--set", "logging.format=console",
+		"--set", "operator.extraArgs={--enable-http2=false}",
 		"--set", "image.repository=registry.example.com/cloudflare-token-operator",
 		"--set", "image.tag=v0.1.0",
 		"--set", "crds.keep=false",
@@ -145,7 +156,10 @@ func TestHelmChartHA(t *testing.T) {
 	dep := checkDeployment(t, objs, ns, 2)
 	wantArgs(t, dep, "--leader-elect", "--operator-namespace=cloudflare-credentials",
 		"--cloudflare-api-url=https://cloudflare.internal.example/client/v4", "--cluster-name=prod-eu1",
-		"--api-requests-per-5m=600", "--zap-log-level=debug")
+		"--api-requests-per-5m=600", "--zap-log-level=debug", "--drift-interval=5m", "--orphan-grace=1h",
+		"--max-concurrent-reconciles=8", "--kube-api-qps=50", "--kube-api-burst=100",
+		"--leader-election-lease-duration=60s", "--leader-election-renew-deadline=40s",
+		"--leader-election-retry-period=5s", "--zap-encoder=console", "--enable-http2=false")
 	if img := dep.Spec.Template.Spec.Containers[0].Image; img != "registry.example.com/cloudflare-token-operator:v0.1.0" {
 		t.Errorf("image %q", img)
 	}
@@ -222,22 +236,29 @@ func TestRestrictedRefusesAnInsecurePod(t *testing.T) {
 // helmTemplate runs bin/helm template on dist/chart.
 func helmTemplate(t *testing.T, release, namespace string, args ...string) []byte {
 	t.Helper()
-	helm := os.Getenv("HELM")
-	if helm == "" {
-		helm = filepath.Join(testutil.RepoRoot(), "bin", "helm")
-	}
-	if _, err := os.Stat(helm); err != nil {
-		t.Fatalf("helm not found at %s: run `make helm`: %v", helm, err)
-	}
-	cmd := exec.Command(helm, append([]string{"template", release, filepath.Join(testutil.RepoRoot(), "dist", "chart"),
-		"--namespace", namespace}, args...)...)
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(),
-		"HELM_DATA_HOME="+t.TempDir())
-	out, err := cmd.Output()
+	out, err := helm(t, append([]string{"template", release, chartDir(), "--namespace", namespace}, args...)...)
 	if err != nil {
 		t.Fatalf("helm template: %v\n%s", err, stderrOf(err))
 	}
 	return out
+}
+
+func chartDir() string { return filepath.Join(testutil.RepoRoot(), "dist", "chart") }
+
+// helm runs bin/helm (or $HELM) with a throw-away cache and configuration.
+func helm(t *testing.T, args ...string) ([]byte, error) {
+	t.Helper()
+	bin := os.Getenv("HELM")
+	if bin == "" {
+		bin = filepath.Join(testutil.RepoRoot(), "bin", "helm")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("helm not found at %s: run `make helm`: %v", bin, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(),
+		"HELM_DATA_HOME="+t.TempDir())
+	return cmd.Output()
 }
 
 func stderrOf(err error) string {
@@ -406,6 +427,7 @@ func checkDeployment(t *testing.T, objs []*unstructured.Unstructured, ns string,
 		sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
 		t.Errorf("container securityContext %+v: want readOnlyRootFilesystem, no privilege escalation, drop ALL", sc)
 	}
+	checkGoMemLimit(t, c)
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		if _, ok := c.Resources.Requests[r]; !ok {
 			t.Errorf("no %s request", r)
@@ -447,6 +469,23 @@ func podSecurity(t *testing.T, dep *appsv1.Deployment) (warnings []string, podEr
 	pod.Spec.NodeName = ""
 	podErr = k8s.Create(ctx, pod, client.DryRunAll, client.FieldOwner(fieldManager))
 	return sink.all(), podErr
+}
+
+// checkGoMemLimit: GOMEMLIMIT comes from the manager container's own memory limit (downward API), so the Go
+// runtime collects garbage harder before the kernel OOM-kills it.
+func checkGoMemLimit(t *testing.T, c corev1.Container) {
+	t.Helper()
+	for _, e := range c.Env {
+		if e.Name != "GOMEMLIMIT" {
+			continue
+		}
+		if e.ValueFrom == nil || e.ValueFrom.ResourceFieldRef == nil ||
+			e.ValueFrom.ResourceFieldRef.Resource != "limits.memory" || e.ValueFrom.ResourceFieldRef.ContainerName != c.Name {
+			t.Errorf("GOMEMLIMIT %+v: want a resourceFieldRef to container %s's limits.memory", e, c.Name)
+		}
+		return
+	}
+	t.Errorf("container %s has no GOMEMLIMIT environment variable", c.Name)
 }
 
 func wantArgs(t *testing.T, dep *appsv1.Deployment, args ...string) {
