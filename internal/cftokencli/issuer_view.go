@@ -46,7 +46,7 @@ func issuerRowOf(i *issuerObject) issuerRow {
 		Status: i.rawStatus,
 	}
 	if i.Spec.MaxTTL != nil {
-		r.MaxTTL = i.Spec.MaxTTL.Duration.String()
+		r.MaxTTL = shortDuration(i.Spec.MaxTTL.Duration)
 	}
 	return r
 }

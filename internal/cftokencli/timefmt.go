@@ -1,6 +1,7 @@
 package cftokencli
 
 import (
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,4 +25,16 @@ func stamp(t *metav1.Time, now time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339) + " (" + relative(t, now) + ")"
+}
+
+// shortDuration drops the zero tails Go's duration format adds: 2160h, not 2160h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
