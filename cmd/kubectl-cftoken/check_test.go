@@ -90,3 +90,31 @@ func TestCheckMissingSecret(t *testing.T) {
 	expectExit(t, r, 1)
 	expectContains(t, r, "State:", "missing", "Secret "+ns+"/never does not exist")
 }
+
+// An account-owned token verifies only on its account's path; the status records whose token it is, so a
+// tenant who may not read the ClusterTokenIssuer still checks it.
+func TestCheckAccountOwnedToken(t *testing.T) {
+	ctx := context.Background()
+	if err := k8s.Create(ctx, &corev1.Secret{ObjectMeta: objMeta(operatorNamespace, "cf-account-parent"),
+		Data: map[string][]byte{"api-token": []byte(fake.AccountParentToken(fake.AccountID()))}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Create(ctx, &cfv1.ClusterTokenIssuer{ObjectMeta: objMeta("", "cloudflare-account"),
+		Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
+			APITokenSecretRef: &cfv1.SecretKeyRef{Name: "cf-account-parent"}, AccountID: fake.AccountID(),
+			TokenOwner: cfv1.TokenOwnerAccount, AllowedZones: []string{"*"}, AllowedPermissions: []string{"*"},
+		}}}); err != nil {
+		t.Fatal(err)
+	}
+	ns := newNamespace(t)
+	createToken(t, ns, "dns01", func(tok *cfv1.CloudflareToken) { tok.Spec.IssuerRef.Name = "cloudflare-account" })
+	tok := waitReady(t, ns, "dns01")
+	accountVerifies := fake.RequestCount("GET", "/accounts/{account_id}/tokens/verify")
+
+	r := plugin(t, tenantKubeconfig(t, ns), "check", "-n", ns, "dns01", "--api-url", fake.URL())
+	expectExit(t, r, 0)
+	expectContains(t, r, "active", tok.Status.TokenID+" (matches status.tokenID")
+	if n := fake.RequestCount("GET", "/accounts/{account_id}/tokens/verify"); n != accountVerifies+1 {
+		t.Fatalf("the account's verify endpoint was asked %d times, want once", n-accountVerifies)
+	}
+}

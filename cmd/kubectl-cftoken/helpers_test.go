@@ -51,6 +51,12 @@ func createToken(t *testing.T, ns, name string, mutate ...func(*cfv1.CloudflareT
 func readyToken(t *testing.T, ns, name string) *cfv1.CloudflareToken {
 	t.Helper()
 	createToken(t, ns, name)
+	return waitReady(t, ns, name)
+}
+
+// waitReady waits until the token is Ready with a token.
+func waitReady(t *testing.T, ns, name string) *cfv1.CloudflareToken {
+	t.Helper()
 	return waitFor(t, ns, name, "Ready", func(tok *cfv1.CloudflareToken) bool {
 		return meta.IsStatusConditionTrue(tok.Status.Conditions, cfv1.ConditionReady) && tok.Status.TokenID != ""
 	})

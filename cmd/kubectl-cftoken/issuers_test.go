@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"k8s.io/utils/ptr"
+
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 )
 
@@ -19,7 +21,8 @@ func TestIssuers(t *testing.T) {
 	// A TokenIssuer whose credential Secret does not exist is not Ready: exit 1, with its reason.
 	if err := k8s.Create(context.Background(), &cfv1.TokenIssuer{ObjectMeta: objMeta(ns, "local"),
 		Spec: cfv1.IssuerSpec{APITokenSecretRef: &cfv1.SecretKeyRef{Name: "absent"},
-			AllowedZones: []string{"example.com"}, AllowedPermissions: []string{"DNS Write"}}}); err != nil {
+			AllowedZones: []string{"example.com"}, AllowedPermissions: []string{"DNS Write"},
+			MaxTokensPerNamespace: ptr.To[int32](2)}}); err != nil {
 		t.Fatal(err)
 	}
 	var list struct {
@@ -47,7 +50,7 @@ func TestIssuers(t *testing.T) {
 	}
 	r = plugin(t, adminKubeconfig, "issuers", "-n", ns)
 	expectExit(t, r, 1)
-	expectContains(t, r, "TokenIssuer", ns, "local", "False", "zones example.com; permissions DNS Write")
+	expectContains(t, r, "TokenIssuer", ns, "local", "False", "zones example.com; permissions DNS Write; 2 per namespace")
 }
 
 func waitIssuerReported(t *testing.T, ns, name string) {

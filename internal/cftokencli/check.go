@@ -140,19 +140,21 @@ func (s *session) readValue(ctx context.Context, t *tokenObject, r *checkReport)
 	return cloudflare.NewSecret(value), nil
 }
 
-// verifyConfig is the client configuration for the value: its issuer's owner and account decide which
-// verify endpoint knows it (account-owned tokens verify only on their account's path).
+// verifyConfig is the client configuration for the value: who owns the token decides which verify endpoint
+// knows it (account-owned tokens verify only on their account's path). The status records who minted the
+// current token; before it does, the issuer says.
 func (s *session) verifyConfig(ctx context.Context, t *tokenObject, value cloudflare.Secret, apiURL string) (cloudflare.Config, error) {
 	cfg := cloudflare.Config{BaseURL: apiURL, Credential: cloudflare.Credential{APIToken: value}, Owner: cloudflare.OwnerUser}
-	iss, err := s.getIssuer(ctx, t.Spec.IssuerRef.Kind, t.Namespace, t.Spec.IssuerRef.Name)
-	if err != nil {
-		if strings.HasPrefix(value.Reveal(), "cfat_") {
-			return cfg, fmt.Errorf("the token is account-owned and its account id is on the issuer: %w", err)
-		}
-		return cfg, nil // a user-owned token verifies on /user/tokens/verify whatever the issuer says
+	owner, account := cfv1.TokenOwnerUser, ""
+	if m := t.Status.MintedBy; m != nil {
+		owner, account = m.Owner, m.AccountID
+	} else if iss, err := s.getIssuer(ctx, t.Spec.IssuerRef.Kind, t.Namespace, t.Spec.IssuerRef.Name); err == nil {
+		owner, account = iss.Spec.TokenOwner, iss.Spec.AccountID
+	} else if strings.HasPrefix(value.Reveal(), "cfat_") {
+		return cfg, fmt.Errorf("the token is account-owned and its account id is on the issuer: %w", err)
 	}
-	if iss.Spec.TokenOwner == cfv1.TokenOwnerAccount {
-		cfg.Owner, cfg.AccountID = cloudflare.OwnerAccount, iss.Spec.AccountID
+	if owner == cfv1.TokenOwnerAccount {
+		cfg.Owner, cfg.AccountID = cloudflare.OwnerAccount, account
 	}
 	return cfg, nil
 }

@@ -27,6 +27,7 @@ type issuerRow struct {
 	AllowedZones        []string               `json:"allowedZones,omitempty"`
 	AllowedPermissions  []string               `json:"allowedPermissions,omitempty"`
 	MaxTTL              string                 `json:"maxTTL,omitempty"`
+	MaxTokensPerNS      *int32                 `json:"maxTokensPerNamespace,omitempty"`
 	DefaultSourceRanges *cfv1.SourceRanges     `json:"defaultSourceRanges,omitempty"`
 	NamespaceSelector   *metav1.LabelSelector  `json:"namespaceSelector,omitempty"`
 	// Status is the issuer's status as the server sent it, fields unknown to this plugin included.
@@ -42,6 +43,7 @@ func issuerRowOf(i *issuerObject) issuerRow {
 		TokensHeld: i.Status.TokensHeld, TokenQuota: i.Status.TokenQuota,
 		CredentialExpiresAt: i.Status.CredentialExpiresAt, LastVerifiedAt: i.Status.LastVerifiedAt,
 		AllowedZones: i.Spec.AllowedZones, AllowedPermissions: i.Spec.AllowedPermissions,
+		MaxTokensPerNS:      i.Spec.MaxTokensPerNamespace,
 		DefaultSourceRanges: i.Spec.DefaultSourceRanges, NamespaceSelector: i.NamespaceSelector,
 		Status: i.rawStatus,
 	}
@@ -75,19 +77,23 @@ func (r issuerRow) credentialExpiry(now time.Time) string {
 	return ""
 }
 
-// bounds summarises what the issuer allows: "zones example.com; permissions Zone Read,DNS Write; maxTTL 2160h".
+// bounds summarises what the issuer allows: "zones example.com; permissions Zone Read,DNS Write; maxTTL 2160h;
+// 10 per namespace".
 func (r issuerRow) bounds() string {
 	parts := []string{"zones " + allowList(r.AllowedZones), "permissions " + allowList(r.AllowedPermissions)}
 	if r.MaxTTL != "" {
 		parts = append(parts, "maxTTL "+r.MaxTTL)
 	}
+	if r.MaxTokensPerNS != nil {
+		parts = append(parts, fmt.Sprintf("%d per namespace", *r.MaxTokensPerNS))
+	}
 	return strings.Join(parts, "; ")
 }
 
-// allowList shows an allow-list as set; what an unset one means is the operator's to decide.
+// allowList shows an allow-list; an empty one allows nothing (issuers fail closed).
 func allowList(items []string) string {
 	if len(items) == 0 {
-		return "(not set)"
+		return "(none)"
 	}
 	return listOf(items, 3)
 }

@@ -75,10 +75,10 @@ type BuildOptions struct {
 	Log            io.Writer // where the go and make commands write; nil discards
 }
 
-// Build builds bin/manager and bin/fakecloudflare (and bin/kubectl-cftoken if asked) from the working tree (go build is incremental: seconds
-// when nothing changed) and makes sure kube-apiserver, etcd and kubectl exist, running `make envtest` (which
-// builds them from the Go module proxy, minutes, once) when they do not. It never gives up quietly: what it
-// cannot provide is an error.
+// Build builds bin/manager and bin/fakecloudflare (and bin/kubectl-cftoken if asked) from the working tree
+// (go build is incremental: seconds when nothing changed) and makes sure kube-apiserver, etcd and kubectl
+// exist, running `make envtest` (which builds them from the Go module proxy, minutes, once) when they do not.
+// It never gives up quietly: what it cannot provide is an error.
 func Build(ctx context.Context, root string, opts BuildOptions) (Binaries, error) {
 	out := opts.Log
 	if out == nil {
