@@ -169,6 +169,18 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 build: manifests generate fmt vet ## Build manager binary.
 	go build -ldflags "$(LDFLAGS)" -o bin/manager ./cmd
 
+# The kubectl plugin (cmd/kubectl-cftoken): with bin/ on PATH, kubectl runs it as `kubectl cftoken`.
+.PHONY: build-plugin
+build-plugin: fmt vet ## Build the kubectl plugin bin/kubectl-cftoken (`kubectl cftoken`).
+	go build -o bin/kubectl-cftoken ./cmd/kubectl-cftoken
+
+# The plugin's release assets (a static binary per platform of .krew.yaml, in a tar.gz) and its krew
+# manifest with their sha256, in bin/krew/ (hack/krew; cross-compiles, minutes).
+.PHONY: krew-manifest
+krew-manifest: ## Build kubectl-cftoken's release archives and render its krew manifest into bin/krew (TAG=v0.1.0).
+	@[ -n "$(TAG)" ] || { echo "krew-manifest: set TAG, e.g. make krew-manifest TAG=v0.1.0"; exit 2; }
+	go run ./hack/krew -tag "$(TAG)" -out bin/krew
+
 .PHONY: run
 run: manifests generate fmt vet ## Run a controller from your host.
 	go run -ldflags "$(LDFLAGS)" ./cmd

@@ -170,7 +170,7 @@ func TestDemoExitWhenReady(t *testing.T) {
 }
 
 // TestDemoCtrlC runs the demo as a person does: it waits for Ctrl-C after printing how to poke at it; a
-// rotation through the printed kubectl annotate works; SIGINT stops everything.
+// rotation and a check through the printed `kubectl cftoken` commands work; SIGINT stops everything.
 func TestDemoCtrlC(t *testing.T) {
 	r := startDemo(t)
 	err := localcluster.Eventually(context.Background(), 10*time.Minute, 200*time.Millisecond, func(context.Context) (bool, error) {
@@ -186,7 +186,9 @@ func TestDemoCtrlC(t *testing.T) {
 	}
 	out := r.output()
 	checkReadyOutput(t, out)
-	for _, want := range []string{"export KUBECONFIG=", "kubectl annotate -n cert-manager cftoken dns01 cloudflare.tokenoperator.dev/rotate=", "manager.log"} {
+	for _, want := range []string{"export KUBECONFIG=", "export PATH=", "kubectl cftoken status -A",
+		"kubectl cftoken rotate -n cert-manager dns01 --wait", "kubectl cftoken check -n cert-manager dns01 --api-url http://127.0.0.1:",
+		"manager.log"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the demo's instructions lack %q", want)
 		}
@@ -210,8 +212,9 @@ func TestDemoCtrlC(t *testing.T) {
 	}
 }
 
-// rotateAsPrinted follows the demo's instructions: export KUBECONFIG, kubectl annotate, and sees a new
-// token id in the status while the old one is retiring.
+// rotateAsPrinted follows the demo's instructions: export KUBECONFIG and PATH, `kubectl cftoken rotate
+// --wait`, then `kubectl cftoken check`; kubectl runs the plugin, the status names a new token and the old
+// one is retiring, and the Secret's new value is active at the fake.
 func rotateAsPrinted(t *testing.T, out string) {
 	t.Helper()
 	root, _ := localcluster.RepoRoot()
@@ -220,6 +223,8 @@ func rotateAsPrinted(t *testing.T, out string) {
 		t.Fatal(err)
 	}
 	kubeconfig := regexp.MustCompile(`export KUBECONFIG=(\S+)`).FindStringSubmatch(out)[1]
+	pluginDir := regexp.MustCompile(`export PATH=(\S+):\$PATH`).FindStringSubmatch(out)[1]
+	check := regexp.MustCompile(`kubectl (cftoken check .*--api-url \S+)`).FindStringSubmatch(out)[1]
 	k := localcluster.Kubectl{Path: filepath.Join(assets, "kubectl"), Kubeconfig: kubeconfig, Dir: root}
 	ctx := context.Background()
 	id := func() string {
@@ -229,15 +234,20 @@ func rotateAsPrinted(t *testing.T, out string) {
 		}
 		return s
 	}
-	before := id()
-	if _, err := k.Run(ctx, "annotate", "-n", "cert-manager", "cftoken", "dns01", "cloudflare.tokenoperator.dev/rotate=test", "--overwrite"); err != nil {
-		t.Fatal(err)
+	plugin := func(line string) string {
+		cmd := exec.Command(k.Path, strings.Fields(line)...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+		got, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", line, err, got)
+		}
+		return string(got)
 	}
-	err = localcluster.Eventually(ctx, time.Minute, 200*time.Millisecond, func(context.Context) (bool, error) {
-		return id() != before, nil
-	})
-	if err != nil {
-		t.Fatalf("no rotation after kubectl annotate: token id still %s", before)
+	before := id()
+	got := plugin("cftoken rotate -n cert-manager dns01 --wait")
+	after := id()
+	if after == before || !strings.Contains(got, "token "+before+" replaced by "+after) {
+		t.Fatalf("kubectl cftoken rotate --wait: status names %s (was %s)\n%s", after, before, got)
 	}
 	retiring, err := k.Run(ctx, "get", "cftoken", "-n", "cert-manager", "dns01", "-o", "jsonpath={.status.retiringTokens[*].id}")
 	if err != nil {
@@ -245,5 +255,8 @@ func rotateAsPrinted(t *testing.T, out string) {
 	}
 	if !strings.Contains(retiring, before) {
 		t.Errorf("the replaced token %s is not retiring (retiringTokens: %q)", before, retiring)
+	}
+	if got := plugin(check); !strings.Contains(got, "active") || !strings.Contains(got, after+" (matches status.tokenID") {
+		t.Errorf("kubectl %s:\n%s", check, got)
 	}
 }

@@ -38,7 +38,6 @@ const (
 	tokenName         = "dns01"
 	issuerName        = "cloudflare"
 	parentSecret      = "cf-parent"
-	rotateAnnotation  = "cloudflare.tokenoperator.dev/rotate"
 )
 
 func main() {
@@ -142,8 +141,8 @@ func (d *demo) setUp(ctx context.Context) error {
 		what string
 		f    func() error
 	}{
-		{"go build bin/manager, bin/fakecloudflare (+ make envtest if needed)", func() (err error) {
-			d.bins, err = localcluster.Build(ctx, d.root, localcluster.BuildOptions{Log: prefixWriter{d.out, "demo:   "}})
+		{"go build bin/manager, bin/fakecloudflare, bin/kubectl-cftoken (+ make envtest if needed)", func() (err error) {
+			d.bins, err = localcluster.Build(ctx, d.root, localcluster.BuildOptions{Plugin: true, Log: prefixWriter{d.out, "demo:   "}})
 			return err
 		}},
 		{"start kube-apiserver + etcd from " + d.rel(d.assetsHint()), func() (err error) {
@@ -304,15 +303,17 @@ func (d *demo) show(ctx context.Context) error {
 
 // poke prints how to play with the running demo.
 func (d *demo) poke() {
-	kubectl := d.bins.Kubectl
 	fmt.Fprintf(d.out, `Everything runs. In another terminal, from %s:
 
   export KUBECONFIG=%s
+  export PATH=%s:$PATH   # kubectl runs bin/kubectl-cftoken as `+"`kubectl cftoken`"+`
   alias kubectl=%s
-  kubectl get cftoken -A -o wide
-  # rotate now: a new token in the Secret, the old one revoked after rotationGracePeriod (5m in the sample)
-  kubectl annotate -n %s cftoken %s %s="$(date +%%s)" --overwrite
-  kubectl get cftoken -n %s %s -o jsonpath='{.status.tokenID}{"\n"}{.status.retiringTokens}{"\n"}'
+  kubectl cftoken status -A
+  # rotate now and wait until the Secret holds the new token; the old one is revoked after rotationGracePeriod (5m in the sample)
+  kubectl cftoken rotate -n %s %s --wait
+  kubectl cftoken status -n %s %s     # conditions, issuer, retiring tokens, events
+  kubectl cftoken check -n %s %s --api-url %s     # the Secret's value, verified at the fake Cloudflare API
+  kubectl cftoken issuers -A
   # delete: the token is revoked at the fake Cloudflare API and the Secret removed
   kubectl delete cftoken -n %s %s
   curl -s %s/tokens      # the fake's live tokens (no values)
@@ -320,9 +321,10 @@ func (d *demo) poke() {
 
 Logs: %s (manager), %s, %s, %s.
 Press Ctrl-C to stop everything and clean up.
-`, d.root, d.kcPath, kubectl,
-		tokenNamespace, tokenName, rotateAnnotation,
+`, d.root, d.kcPath, filepath.Dir(d.bins.Plugin), d.bins.Kubectl,
 		tokenNamespace, tokenName,
+		tokenNamespace, tokenName,
+		tokenNamespace, tokenName, d.fake.Info.URL,
 		tokenNamespace, tokenName,
 		d.fake.Info.AdminURL,
 		d.rel(d.manager.LogPath),

@@ -62,21 +62,23 @@ type Binaries struct {
 	AssetsDir string // kube-apiserver, etcd, kubectl (bin/k8s/<version>, or $KUBEBUILDER_ASSETS)
 	Kubectl   string
 	Kustomize string // bin/kustomize, only when asked for
+	Plugin    string // bin/kubectl-cftoken, only when asked for
 }
 
 // BuildOptions say what Build provides beside the manager, the fake and the control-plane binaries.
 type BuildOptions struct {
 	Kustomize bool // also bin/kustomize (make kustomize)
+	Plugin    bool // also bin/kubectl-cftoken, the kubectl plugin
 	// NoControlPlane: no kube-apiserver or etcd (a kind cluster serves); kubectl is $KUBECTL, else the one on
 	// $PATH, else bin/k8s's.
 	NoControlPlane bool
 	Log            io.Writer // where the go and make commands write; nil discards
 }
 
-// Build builds bin/manager and bin/fakecloudflare from the working tree (go build is incremental: seconds
-// when nothing changed) and makes sure kube-apiserver, etcd and kubectl exist, running `make envtest` (which
-// builds them from the Go module proxy, minutes, once) when they do not. It never gives up quietly: what it
-// cannot provide is an error.
+// Build builds bin/manager and bin/fakecloudflare (and bin/kubectl-cftoken if asked) from the working tree
+// (go build is incremental: seconds when nothing changed) and makes sure kube-apiserver, etcd and kubectl
+// exist, running `make envtest` (which builds them from the Go module proxy, minutes, once) when they do not.
+// It never gives up quietly: what it cannot provide is an error.
 func Build(ctx context.Context, root string, opts BuildOptions) (Binaries, error) {
 	out := opts.Log
 	if out == nil {
@@ -87,7 +89,12 @@ func Build(ctx context.Context, root string, opts BuildOptions) (Binaries, error
 		Manager: filepath.Join(root, "bin", "manager"),
 		Fake:    filepath.Join(root, "bin", "fakecloudflare"),
 	}
-	for _, t := range []struct{ out, pkg string }{{b.Manager, "./cmd"}, {b.Fake, "./hack/fakecloudflare"}} {
+	builds := []struct{ out, pkg string }{{b.Manager, "./cmd"}, {b.Fake, "./hack/fakecloudflare"}}
+	if opts.Plugin {
+		b.Plugin = filepath.Join(root, "bin", "kubectl-cftoken")
+		builds = append(builds, struct{ out, pkg string }{b.Plugin, "./cmd/kubectl-cftoken"})
+	}
+	for _, t := range builds {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = root, out, out
 		fmt.Fprintf(out, "go build -o %s %s\n", rel(root, t.out), t.pkg)
