@@ -165,6 +165,16 @@ build: manifests generate fmt vet ## Build manager binary.
 run: manifests generate fmt vet ## Run a controller from your host.
 	go run ./cmd/main.go
 
+# make image: the manager's image without a container engine, as an OCI archive (load it with
+# `ctr -n k8s.io images import`, `skopeo copy oci-archive:...` or `podman load`): bin/manager built as the
+# Dockerfile's builder stage builds it, on the files of distroless/static:nonroot, with the Dockerfile's user,
+# entrypoint and labels (hack/image; test/packaging checks that both describe the same image).
+IMAGE_ARCHIVE ?= bin/image/cloudflare-token-operator.tar
+.PHONY: image
+image: ## Build the manager's image as an OCI archive in $(IMAGE_ARCHIVE), named $(IMG), without a container engine.
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o bin/manager cmd/main.go
+	go run ./hack/image -binary bin/manager -ref $(IMG) -out $(IMAGE_ARCHIVE)
+
 # docker-build and docker-push need a container engine; none runs on this project's development or
 # CI machines, so these targets are for a workstation or a release pipeline that has one.
 .PHONY: docker-build
