@@ -142,7 +142,7 @@ func iptablesRules(cmd string) (string, error) {
 	if _, err := exec.LookPath(cmd + "-save"); err != nil {
 		return "", nil // no iptables on this machine: nothing can have been added
 	}
-	out, err := exec.Command(cmd+"-save").Output()
+	out, err := exec.Command(cmd + "-save").Output()
 	if err != nil {
 		return "", fmt.Errorf("%s-save: %w", cmd, err)
 	}

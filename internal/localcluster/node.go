@@ -44,10 +44,10 @@ type Cluster struct {
 	// APIServer is the API server's URL (on HostIP, where Pods reach it too).
 	APIServer string
 
-	dir      string
-	opts     ClusterOptions
-	before   HostState
-	procs    []*Process
+	dir         string
+	opts        ClusterOptions
+	before      HostState
+	procs       []*Process
 	registry    *imageRegistry
 	pki         *pki
 	kubeconfigs map[string]string // per component

@@ -140,7 +140,7 @@ func (c *Cluster) startContainerd(ctx context.Context) error {
 		return err
 	}
 	for path, content := range map[string]string{
-		filepath.Join(c.dir, "containerd.toml"):                  containerdConfig(c.dir, c.opts.Node.Runc, c.opts.Node.CNIDir),
+		filepath.Join(c.dir, "containerd.toml"):                    containerdConfig(c.dir, c.opts.Node.Runc, c.opts.Node.CNIDir),
 		filepath.Join(c.dir, "certs.d", "docker.io", "hosts.toml"): registryHosts(regPort),
 		filepath.Join(c.dir, "cni", "net.d", "10-cto.conflist"):    cniConfig(c.dir),
 	} {
