@@ -131,7 +131,11 @@ func finalStageConfig(t *testing.T, final dockerStage, builderName string) image
 		case "USER":
 			c.user = in.args
 		case "WORKDIR":
-			c.workdir = path.Join(c.workdir, in.args)
+			if path.IsAbs(in.args) {
+				c.workdir = path.Clean(in.args)
+			} else {
+				c.workdir = path.Join(c.workdir, in.args)
+			}
 		case "ENTRYPOINT":
 			if err := json.Unmarshal([]byte(in.args), &c.entrypoint); err != nil {
 				t.Fatalf("ENTRYPOINT %s is not the exec (JSON) form: %v", in.args, err)
