@@ -240,8 +240,17 @@ func createCgroup(name string) error {
 		if st, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil || st.IsDir() {
 			continue // not a hierarchy's root
 		}
-		if err := os.MkdirAll(filepath.Join(root, name), 0o755); err != nil {
-			return fmt.Errorf("creating cgroup %s: %w", filepath.Join(root, name), err)
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating cgroup %s: %w", dir, err)
+		}
+		// A new cpuset cgroup (v1) has no CPUs and no memory nodes: no process could join it.
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if v, err := os.ReadFile(filepath.Join(root, f)); err == nil {
+				if err := os.WriteFile(filepath.Join(dir, f), v, 0); err != nil {
+					return fmt.Errorf("setting %s of %s: %w", f, dir, err)
+				}
+			}
 		}
 	}
 	return nil

@@ -63,9 +63,6 @@ state = %[2]q
       bin_dirs = [%[7]q]
       conf_dir = %[8]q
 
-  [plugins.'io.containerd.grpc.v1.cri']
-    [plugins.'io.containerd.grpc.v1.cri'.x509_key_pair_streaming]
-
   [plugins.'io.containerd.internal.v1.opt']
     path = %[9]q
 `, filepath.Join(dir, "containerd", "root"), filepath.Join(dir, "containerd", "state"), containerdSocket(dir),

@@ -26,15 +26,16 @@ func ContainerPid(id string) (int, error) {
 	return 0, fmt.Errorf("no process of container %s in cgroup %s", id, cgroupName)
 }
 
-// ClusterProcesses lists the processes that belong to a cluster: in its cgroup, or running a program from
-// root/bin/cluster, root/bin/k8s or the cluster's directory dir. Empty once the cluster is torn down.
+// ClusterProcesses lists the processes that belong to a cluster: in its cgroup (every component joins it),
+// or running a program from root/bin/cluster or the cluster's directory dir. (Not bin/k8s's: envtest
+// suites run the same etcd and kube-apiserver.) Empty once the cluster is torn down.
 func ClusterProcesses(root, dir string) []string {
 	var out []string
 	for _, pid := range cgroupPids(cgroupName) {
 		out = append(out, fmt.Sprintf("pid %d in cgroup %s", pid, cgroupName))
 	}
 	var prefixes []string
-	for _, p := range []string{filepath.Join(root, "bin", "cluster"), filepath.Join(root, "bin", "k8s"), dir} {
+	for _, p := range []string{filepath.Join(root, "bin", "cluster"), dir} {
 		prefixes = append(prefixes, p)
 		if real, err := filepath.EvalSymlinks(p); err == nil {
 			prefixes = append(prefixes, real)

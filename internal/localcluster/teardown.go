@@ -72,6 +72,7 @@ func teardown(dir string, before HostState, sysctls map[string]string) error {
 			errs = append(errs, err)
 		}
 	}
+	removeNodeFiles(dir)
 	for path, v := range sysctls {
 		if err := os.WriteFile(path, []byte(v), 0); err != nil {
 			errs = append(errs, fmt.Errorf("restoring %s: %w", path, err))
@@ -173,4 +174,20 @@ func splitRule(s string) []string {
 // runCtx runs a short command with ctx and returns its stdout; the error carries stderr.
 func runCtx(ctx context.Context, path string, args ...string) (string, error) {
 	return run(exec.CommandContext(ctx, path, args...))
+}
+
+// removeNodeFiles removes what the kubelet and the CNI keep outside dir for the Pods a hard kill did not
+// let them remove: the kubelet's /var/log/containers links into dir, the CNI's cached results of network
+// "cto" (the name in cniConfig).
+func removeNodeFiles(dir string) {
+	links, _ := filepath.Glob("/var/log/containers/*")
+	for _, l := range links {
+		if target, err := os.Readlink(l); err == nil && strings.HasPrefix(target, dir+"/") {
+			_ = os.Remove(l)
+		}
+	}
+	cached, _ := filepath.Glob("/var/lib/cni/results/cto-*")
+	for _, f := range cached {
+		_ = os.Remove(f)
+	}
 }

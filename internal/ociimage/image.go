@@ -156,7 +156,12 @@ func WriteArchive(img v1.Image, ref, out string) error {
 	if err != nil {
 		return fmt.Errorf("OCI layout: %w", err)
 	}
-	if err := p.AppendImage(img, layout.WithAnnotations(RefAnnotations(ref))); err != nil {
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	platform := v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture}
+	if err := p.AppendImage(img, layout.WithAnnotations(RefAnnotations(ref)), layout.WithPlatform(platform)); err != nil {
 		return fmt.Errorf("OCI layout: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
