@@ -63,21 +63,8 @@ func (c *Cluster) startRegistry() (int, error) {
 	go func() { _ = r.srv.Serve(l) }()
 	c.registry = r
 	for _, archive := range c.opts.Images {
-		a, err := ociimage.ReadArchive(archive)
-		if err != nil {
+		if err := pushArchive(archive, r.port); err != nil {
 			return 0, err
-		}
-		full := a.Annotations["io.containerd.image.name"]
-		repoTag, ok := strings.CutPrefix(full, "docker.io/")
-		if !ok {
-			return 0, fmt.Errorf("%s names %q: only docker.io images are mirrored", archive, full)
-		}
-		ref, err := name.ParseReference(fmt.Sprintf("127.0.0.1:%d/%s", r.port, repoTag), name.Insecure)
-		if err != nil {
-			return 0, err
-		}
-		if err := remote.Write(ref, a.Image); err != nil {
-			return 0, fmt.Errorf("pushing %s to the local registry: %w", full, err)
 		}
 	}
 	return r.port, nil
@@ -88,4 +75,27 @@ func (r *imageRegistry) stop() error {
 		return nil
 	}
 	return r.srv.Close()
+}
+
+// pushArchive pushes the image of an OCI archive to the registry on 127.0.0.1:port, under the repository
+// and tag of its docker.io name.
+func pushArchive(archive string, port int) error {
+	a, err := ociimage.ReadArchive(archive)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = a.Close() }()
+	full := a.Annotations["io.containerd.image.name"]
+	repoTag, ok := strings.CutPrefix(full, "docker.io/")
+	if !ok {
+		return fmt.Errorf("%s names %q: only docker.io images are mirrored", archive, full)
+	}
+	ref, err := name.ParseReference(fmt.Sprintf("127.0.0.1:%d/%s", port, repoTag), name.Insecure)
+	if err != nil {
+		return err
+	}
+	if err := remote.Write(ref, a.Image); err != nil {
+		return fmt.Errorf("pushing %s to the local registry: %w", full, err)
+	}
+	return nil
 }

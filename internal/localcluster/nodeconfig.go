@@ -38,6 +38,8 @@ func containerdConfig(dir, runc, cniBin string) string {
 	return fmt.Sprintf(`version = 3
 root = %[1]q
 state = %[2]q
+# NRI would listen on /var/run/nri; nothing here uses it.
+disabled_plugins = ['io.containerd.nri.v1.nri']
 
 [grpc]
   address = %[3]q

@@ -47,6 +47,7 @@ func TestArchiveRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = a.Close() }()
 	if a.Annotations["io.containerd.image.name"] != "docker.io/library/x:1" || a.Annotations["org.opencontainers.image.ref.name"] != "1" {
 		t.Errorf("annotations %v", a.Annotations)
 	}

@@ -15,21 +15,30 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
-// Archive is an OCI archive read back: its one image, the annotations naming it, its files.
+// Archive is an OCI archive read back: its one image, the annotations naming it, its files. Image reads
+// its blobs from an unpacked copy until Close.
 type Archive struct {
 	Image       v1.Image
 	Config      *v1.ConfigFile
 	Annotations map[string]string
 	Files       map[string]File // by absolute path, the flattened filesystem
+	dir         string
 }
 
-// ReadArchive unpacks an OCI archive (WriteArchive's format) and reads its only image.
-func ReadArchive(archive string) (*Archive, error) {
+// Close removes the unpacked copy.
+func (a *Archive) Close() error { return os.RemoveAll(a.dir) }
+
+// ReadArchive unpacks an OCI archive (WriteArchive's format) and reads its only image. Close the result.
+func ReadArchive(archive string) (_ *Archive, err error) {
 	dir, err := os.MkdirTemp("", "ociimage-read-")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
 	if err := untar(archive, dir); err != nil {
 		return nil, fmt.Errorf("unpacking %s: %w", archive, err)
 	}
@@ -60,7 +69,7 @@ func ReadArchive(archive string) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Archive{Image: img, Config: cfg, Annotations: im.Manifests[0].Annotations, Files: files}, nil
+	return &Archive{Image: img, Config: cfg, Annotations: im.Manifests[0].Annotations, Files: files, dir: dir}, nil
 }
 
 // imageFiles reads the flattened filesystem of img (its layers' blobs digest-checked as they are read).

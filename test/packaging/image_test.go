@@ -42,6 +42,7 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = img.Close() }()
 	got := img.Config.Config
 
 	if got.User != want.user {
