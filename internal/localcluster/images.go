@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -59,7 +60,8 @@ func (c *Cluster) startRegistry() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	r := &imageRegistry{srv: &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}, port: l.Addr().(*net.TCPAddr).Port}
+	handler := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	r := &imageRegistry{srv: &http.Server{Handler: handler, ReadHeaderTimeout: time.Minute}, port: l.Addr().(*net.TCPAddr).Port}
 	go func() { _ = r.srv.Serve(l) }()
 	c.registry = r
 	for _, archive := range c.opts.Images {

@@ -107,8 +107,8 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (c *Cluster, err err
 		{"control plane", c.startControlPlane},
 		{"containerd", c.startContainerd},
 		{"images", c.importImages},
-		{"kubelet", c.startKubelet},
-		{"kube-proxy", c.startKubeProxy},
+		{kubeletName, c.startKubelet},
+		{kubeProxyName, c.startKubeProxy},
 		{"node Ready", c.waitNodeReady},
 	} {
 		start := time.Now()
@@ -209,18 +209,18 @@ func freePort(ip string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// freePorts is n distinct ports free right now on ip.
 func freePorts(ip string, n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		var err error
-		if ports[i], err = freePort(ip); err != nil {
+	ports := make([]int, 0, n)
+	seen := map[int]bool{}
+	for len(ports) < n {
+		port, err := freePort(ip)
+		if err != nil {
 			return nil, err
 		}
-		for j := 0; j < i; j++ {
-			if ports[j] == ports[i] {
-				i-- // the kernel handed the same port twice: draw again
-				break
-			}
+		if !seen[port] { // the kernel may hand the same port twice
+			seen[port] = true
+			ports = append(ports, port)
 		}
 	}
 	return ports, nil

@@ -34,10 +34,10 @@ func (c *Cluster) startControlPlane(ctx context.Context) error {
 		{"kubelet-serving", "system:node:" + NodeName, nil, []string{HostIP, NodeName, "localhost"}},
 		{"admin", "cto-admin", []string{"system:masters"}, nil},
 		{"apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil},
-		{"kubelet", "system:node:" + NodeName, []string{"system:nodes"}, nil},
+		{kubeletName, "system:node:" + NodeName, []string{"system:nodes"}, nil},
 		{"kube-controller-manager", "system:kube-controller-manager", nil, nil},
 		{"kube-scheduler", "system:kube-scheduler", nil, nil},
-		{"kube-proxy", "system:kube-proxy", nil, nil},
+		{kubeProxyName, "system:kube-proxy", nil, nil},
 	}
 	for _, cert := range certs {
 		if err := p.issue(cert.name, cert.cn, cert.orgs, cert.hosts...); err != nil {
@@ -55,7 +55,7 @@ func (c *Cluster) startControlPlane(ctx context.Context) error {
 	}
 	c.APIServer = fmt.Sprintf("https://%s:%d", HostIP, apiPort)
 	kubeconfigs := map[string]string{}
-	for _, name := range []string{"admin", "kubelet", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
+	for _, name := range []string{"admin", kubeletName, "kube-controller-manager", "kube-scheduler", kubeProxyName} {
 		if kubeconfigs[name], err = p.kubeconfig(name, c.APIServer); err != nil {
 			return err
 		}
@@ -174,11 +174,11 @@ func (c *Cluster) importImages(ctx context.Context) error {
 		return err
 	}
 	for _, archive := range append([]string{pause}, c.opts.Images...) {
-		if out, err := c.ctr(ctx, "images", "import", "--local", archive); err != nil {
+		out, err := c.ctr(ctx, "images", "import", "--local", archive)
+		if err != nil {
 			return fmt.Errorf("importing %s: %w", archive, err)
-		} else {
-			fmt.Fprintf(c.log, "ctr images import %s: %s\n", filepath.Base(archive), strings.TrimSpace(out))
 		}
+		fmt.Fprintf(c.log, "ctr images import %s: %s\n", filepath.Base(archive), strings.TrimSpace(out))
 	}
 	return nil
 }
@@ -193,8 +193,8 @@ func (c *Cluster) startKubelet(ctx context.Context) error {
 	if err := writeFile(cfg, kubeletConfig(c.dir, c.pki, port)); err != nil {
 		return err
 	}
-	p, err := c.startProcess("kubelet", nil, c.opts.Node.Kubelet,
-		"--config="+cfg, "--kubeconfig="+c.kubeconfigs["kubelet"], "--root-dir="+filepath.Join(c.dir, "kubelet"),
+	p, err := c.startProcess(kubeletName, nil, c.opts.Node.Kubelet,
+		"--config="+cfg, "--kubeconfig="+c.kubeconfigs[kubeletName], "--root-dir="+filepath.Join(c.dir, kubeletName),
 		"--hostname-override="+NodeName, "--node-ip="+HostIP, "--v=1")
 	if err != nil {
 		return err
@@ -209,10 +209,10 @@ func (c *Cluster) startKubeProxy(ctx context.Context) error {
 		return err
 	}
 	cfg := filepath.Join(c.dir, "kube-proxy.yaml")
-	if err := writeFile(cfg, kubeProxyConfig(c.kubeconfigs["kube-proxy"], ports[0], ports[1])); err != nil {
+	if err := writeFile(cfg, kubeProxyConfig(c.kubeconfigs[kubeProxyName], ports[0], ports[1])); err != nil {
 		return err
 	}
-	p, err := c.startProcess("kube-proxy", nil, c.opts.Node.KubeProxy, "--config="+cfg)
+	p, err := c.startProcess(kubeProxyName, nil, c.opts.Node.KubeProxy, "--config="+cfg)
 	if err != nil {
 		return err
 	}

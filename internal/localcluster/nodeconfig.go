@@ -17,6 +17,8 @@ const (
 	// KubernetesServiceIP is the `kubernetes` Service's ClusterIP (the first of ServiceRange).
 	KubernetesServiceIP = "10.96.0.1"
 	NodeName            = "cto-node"
+	kubeletName         = "kubelet"
+	kubeProxyName       = "kube-proxy"
 	// cgroupName holds every process of the cluster (control plane, containerd and its shims, the
 	// kubelet's Pods under <cgroupName>/kubepods): teardown kills the whole tree.
 	cgroupName = "cto-cluster"

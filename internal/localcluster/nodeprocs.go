@@ -37,8 +37,8 @@ func ClusterProcesses(root, dir string) []string {
 	var prefixes []string
 	for _, p := range []string{filepath.Join(root, "bin", "cluster"), dir} {
 		prefixes = append(prefixes, p)
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			prefixes = append(prefixes, real)
+		if resolved, err := filepath.EvalSymlinks(p); err == nil {
+			prefixes = append(prefixes, resolved)
 		}
 	}
 	procs, _ := filepath.Glob("/proc/[0-9]*")

@@ -21,7 +21,7 @@ func (c *Cluster) Stop() error {
 	if c == nil || c.dir == "" {
 		return nil
 	}
-	var errs []error
+	errs := make([]error, 0, 2)
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		_ = c.procs[i].Stop(5 * time.Second) // SIGTERM first, the node before the control plane
 	}

@@ -141,11 +141,10 @@ func mustKubectlInput(ctx context.Context, stdin string, args ...string) string 
 }
 
 // mustHelm runs bin/helm against the cluster.
-func mustHelm(ctx context.Context, args ...string) string {
+func mustHelm(ctx context.Context, args ...string) {
 	GinkgoHelper()
 	cmd := exec.CommandContext(ctx, w.helm, append([]string{"--kubeconfig", w.cluster.Kubeconfig}, args...)...)
 	cmd.Dir = w.root
 	out, err := cmd.CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "helm %s\n%s", strings.Join(args, " "), out)
-	return string(out)
 }

@@ -33,8 +33,9 @@ func failover(ctx SpecContext) {
 	Expect(verify(ctx, secretValue(ctx, "team-a", "failover-token"))).To(Equal(rotated))
 	Eventually(func() bool { return live(ctx, id) }).Should(BeFalse())
 	Consistently(func() []string {
-		var ids []string
-		for _, t := range liveNamed(ctx, "failover") {
+		toks := liveNamed(ctx, "failover")
+		ids := make([]string, 0, len(toks))
+		for _, t := range toks {
 			ids = append(ids, t.ID)
 		}
 		return ids
@@ -46,8 +47,9 @@ func failover(ctx SpecContext) {
 // tokens, and then the namespace controller removes the namespace.
 func namespaceDeletion(ctx SpecContext) {
 	mustKubectlInput(ctx, restrictedNamespace("team-b"), "apply", "-f", "-")
-	var ids []string
-	for _, name := range []string{"one", "two"} {
+	names := []string{"one", "two"}
+	ids := make([]string, 0, len(names))
+	for _, name := range names {
 		mustKubectlInput(ctx, cloudflareToken("team-b", name, name+"-token"), "apply", "-f", "-")
 		waitReady(ctx, "-n", "team-b", "cftoken/"+name)
 		ids = append(ids, tokenID(ctx, "team-b", name))

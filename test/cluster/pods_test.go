@@ -29,7 +29,7 @@ func managerPods(ctx SpecContext) []corev1.Pod {
 // securityContext and probes), and its process on this host as the runtime started it (uid 65532, no
 // capabilities, no_new_privs, seccomp filter, read-only root, the kubernetes Service in its environment);
 // one of them holds the leader Lease, which it can only take through the API server.
-func checkManagerPods(ctx SpecContext, n int) []corev1.Pod {
+func checkManagerPods(ctx SpecContext, n int) {
 	GinkgoHelper()
 	var pods []corev1.Pod
 	Eventually(func(g Gomega) {
@@ -65,7 +65,6 @@ func checkManagerPods(ctx SpecContext, n int) []corev1.Pod {
 		}
 		return "holder " + holder
 	}).Should(BeElementOf(podNames(pods)))
-	return pods
 }
 
 // checkManagerProcess reads the manager's process in /proc: what runc applied, not what the spec asked.
