@@ -63,6 +63,8 @@ type savedState struct {
 	Dir    string    `json:"dir"`
 	Before HostState `json:"before"`
 	Sysctl map[string]string
+	// Owner is the pid of the process that started the cluster: while it lives, the cluster is not stale.
+	Owner int `json:"owner"`
 }
 
 // StartCluster brings the cluster up and returns once the node is Ready and the `kubernetes` Service is
@@ -89,7 +91,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (c *Cluster, err err
 	c = &Cluster{dir: dir, opts: opts, before: before, log: log}
 	sysctls, err := c.prepareHost()
 	c.sysctls = sysctls
-	if err := saveState(savedState{Dir: dir, Before: before, Sysctl: sysctls}); err != nil {
+	if err := saveState(savedState{Dir: dir, Before: before, Sysctl: sysctls, Owner: os.Getpid()}); err != nil {
 		return nil, errors.Join(err, c.Stop())
 	}
 	if err != nil {

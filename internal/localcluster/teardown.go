@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -100,6 +101,11 @@ func CleanupStaleCluster(log io.Writer) error {
 	var s savedState
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("%s: %w", stateFile, err)
+	}
+	if s.Owner != 0 && s.Owner != os.Getpid() && syscall.Kill(s.Owner, 0) == nil {
+		// One cluster per machine (the bridge, the cgroup and the node's port are fixed): refuse rather
+		// than tear down another run's live cluster.
+		return fmt.Errorf("process %d runs a cluster in %s: wait for it, or stop it (Ctrl-C)", s.Owner, s.Dir)
 	}
 	fmt.Fprintf(log, "cluster: tearing down the cluster an earlier run left in %s\n", s.Dir)
 	return teardown(s.Dir, s.Before, s.Sysctl)
