@@ -26,6 +26,11 @@ RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -a -trim
 # Use distroless as minimal base image to package the manager binary
 # Refer to https://github.com/GoogleContainerTools/distroless for more details
 FROM gcr.io/distroless/static:nonroot
+# `make image` packs the same image without a container engine (hack/image); test/packaging checks that
+# both agree (user, entrypoint, working directory, labels, files).
+LABEL org.opencontainers.image.title="cloudflare-token-operator" \
+      org.opencontainers.image.description="Kubernetes operator minting scoped Cloudflare API tokens into Secrets" \
+      org.opencontainers.image.source="https://github.com/tokenoperator/cloudflare-token-operator"
 WORKDIR /
 COPY --from=builder /workspace/manager .
 USER 65532:65532

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"debug/buildinfo"
 	"debug/elf"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,7 +197,7 @@ func TestDockerfile(t *testing.T) {
 	b := builderBuild(t, builder)
 	checkBuildCommand(t, b)
 	checkFinalStage(t, final, builder.name, filepath.Join(b.workdir, b.output))
-	out := runDockerBuild(t, b)
+	out := dockerfileBinary(t)
 
 	checkStatic(t, out)
 	checkVersion(t, out, builder)
@@ -287,12 +289,36 @@ func checkFinalStage(t *testing.T, final dockerStage, builderName, binaryInImage
 	}
 }
 
-// runDockerBuild runs the builder's go build in a copy of the build context and returns the binary's path.
-func runDockerBuild(t *testing.T, b goBuild) string {
+// built is the manager as the Dockerfile builds it, built once for the tests that need it.
+var built struct {
+	once sync.Once
+	path string
+	err  string
+}
+
+// dockerfileBinary builds the manager as the Dockerfile's builder stage does (once) and returns its path.
+func dockerfileBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		stages := parseDockerfile(t, filepath.Join(testutil.RepoRoot(), "Dockerfile"))
+		built.path, built.err = runDockerBuild(t, builderBuild(t, stages[0]))
+	})
+	if built.err != "" {
+		t.Fatal(built.err)
+	}
+	if built.path == "" {
+		t.Fatal("the Dockerfile's build failed in an earlier test")
+	}
+	return built.path
+}
+
+// runDockerBuild runs the builder's go build in a copy of the build context and returns the binary's path
+// (under workDir, which outlives the test), or what went wrong.
+func runDockerBuild(t *testing.T, b goBuild) (string, string) {
 	t.Helper()
 	ctxDir := t.TempDir()
 	copyContext(t, testutil.RepoRoot(), ctxDir)
-	out := filepath.Join(t.TempDir(), "manager")
+	out := filepath.Join(workDir, "manager")
 	args := make([]string, 0, len(b.args)+1)
 	for i := 0; i < len(b.args); i++ {
 		switch b.args[i] {
@@ -311,10 +337,10 @@ func runDockerBuild(t *testing.T, b goBuild) string {
 	cmd.Env = buildEnv(b.env)
 	start := time.Now()
 	if o, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %q in the build context (env %v): %v\n%s", args, b.env, err, o)
+		return "", fmt.Sprintf("go build %q in the build context (env %v): %v\n%s", args, b.env, err, o)
 	}
 	t.Logf("go build %s (env %v) took %s", strings.Join(args, " "), b.env, time.Since(start).Round(time.Second))
-	return out
+	return out, ""
 }
 
 // checkStatic fails unless the ELF file has no program interpreter and needs no shared library.

@@ -30,6 +30,8 @@ var (
 	kubeconfig string
 	// assetsDir holds kube-apiserver, etcd and kubectl.
 	assetsDir string
+	// workDir is a temporary directory for the whole run (removed at the end).
+	workDir string
 )
 
 func TestMain(m *testing.M) {
@@ -68,6 +70,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	workDir = dir
 	user, err := env.AddUser(envtest.User{Name: "packaging-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "packaging: envtest user:", err)
