@@ -81,6 +81,11 @@ const (
 	// ConditionConsumersRestarted says whether the last rotation restarted every Deployment of
 	// spec.secret.restartDeployments; False names the ones that could not be restarted.
 	ConditionConsumersRestarted = "ConsumersRestarted"
+	// ConditionTokenDeactivated is True when Cloudflare deactivated the token the Secret held (disabled,
+	// expired, revoked, or "revoked (exposed)" for a token found leaked in public): the operator replaced and
+	// deleted it, and for an exposed one a person must find the leak. False again once a later token was minted
+	// for another reason.
+	ConditionTokenDeactivated = "TokenDeactivated"
 )
 
 // KeyOf is the Secret key a preset writes the token under.
@@ -306,6 +311,13 @@ type RetiringToken struct {
 	// or the issuer's credential no longer sees it): a person must revoke it in Cloudflare's dashboard.
 	// +optional
 	Stranded bool `json:"stranded,omitempty"`
+	// replacedAt is when the Secret switched to the token that replaced this one.
+	// +optional
+	ReplacedAt *metav1.Time `json:"replacedAt,omitempty"`
+	// lastUsedAt is when Cloudflare last saw this token used (last_used_on), as of the operator's last list
+	// of the owner's tokens. A use well after replacedAt means a consumer still reads the old value.
+	// +optional
+	LastUsedAt *metav1.Time `json:"lastUsedAt,omitempty"`
 }
 
 // TokenOrigin records which issuer, token owner and parent credential minted a token, so that it is
@@ -347,6 +359,10 @@ type CloudflareTokenStatus struct {
 	// issuedAt is when the current token was minted.
 	// +optional
 	IssuedAt *metav1.Time `json:"issuedAt,omitempty"`
+	// lastUsedAt is when Cloudflare last saw the current token used (last_used_on), as of the operator's
+	// last list of the owner's tokens (every --drift-interval); absent while it was never used.
+	// +optional
+	LastUsedAt *metav1.Time `json:"lastUsedAt,omitempty"`
 	// expiresAt is when the current token expires.
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`

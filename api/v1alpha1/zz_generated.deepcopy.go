@@ -152,6 +152,10 @@ func (in *CloudflareTokenStatus) DeepCopyInto(out *CloudflareTokenStatus) {
 		in, out := &in.IssuedAt, &out.IssuedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.LastUsedAt != nil {
+		in, out := &in.LastUsedAt, &out.LastUsedAt
+		*out = (*in).DeepCopy()
+	}
 	if in.ExpiresAt != nil {
 		in, out := &in.ExpiresAt, &out.ExpiresAt
 		*out = (*in).DeepCopy()
@@ -445,6 +449,14 @@ func (in *RetiringToken) DeepCopyInto(out *RetiringToken) {
 		in, out := &in.MintedBy, &out.MintedBy
 		*out = new(TokenOrigin)
 		**out = **in
+	}
+	if in.ReplacedAt != nil {
+		in, out := &in.ReplacedAt, &out.ReplacedAt
+		*out = (*in).DeepCopy()
+	}
+	if in.LastUsedAt != nil {
+		in, out := &in.LastUsedAt, &out.LastUsedAt
+		*out = (*in).DeepCopy()
 	}
 }
 

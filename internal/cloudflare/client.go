@@ -117,8 +117,10 @@ type Token struct {
 	IssuedOn  time.Time
 	NotBefore *time.Time
 	ExpiresOn *time.Time
-	Policies  []Policy
-	RequestIP RequestIP
+	// LastUsedOn is when Cloudflare last saw the token used; nil when never.
+	LastUsedOn *time.Time
+	Policies   []Policy
+	RequestIP  RequestIP
 }
 
 // Client is one issuer's view of Cloudflare. Create and Delete are safe to repeat: the caller finds a token

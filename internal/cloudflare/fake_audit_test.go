@@ -102,3 +102,29 @@ func TestFakeListShowsExposedAndRecentlyExpiredTokens(t *testing.T) {
 		t.Fatal("a token expired three days ago was listed; Cloudflare lists only recently expired ones")
 	}
 }
+
+func TestFakeListCarriesLastUsedOn(t *testing.T) {
+	fake := newFake(t)
+	c := userClient(t, fake, FactoryOptions{})
+	tok, value, err := c.CreateToken(context.Background(), zoneReadSpec(fake, "used"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := clientOf(t, NewFactory(FactoryOptions{}), Config{BaseURL: fake.URL(), Credential: Credential{APIToken: value}})
+	if _, err := used.ResolveZones(context.Background(), []string{fake.ZoneID("example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := c.ListTokens(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range tokens {
+		if got.ID == tok.ID {
+			if info, _ := fake.Token(tok.ID); got.LastUsedOn == nil || !got.LastUsedOn.Equal(*info.LastUsedOn) {
+				t.Fatalf("LastUsedOn = %v, the fake recorded %v", got.LastUsedOn, info.LastUsedOn)
+			}
+			return
+		}
+	}
+	t.Fatal("the token is not listed")
+}

@@ -139,8 +139,10 @@ func mapToken(id, name, status string, issued, notBefore, expires time.Time, pol
 }
 
 func fromShared(t *shared.Token) Token {
-	return mapToken(t.ID, t.Name, string(t.Status), t.IssuedOn, t.NotBefore, t.ExpiresOn, t.Policies,
+	tok := mapToken(t.ID, t.Name, string(t.Status), t.IssuedOn, t.NotBefore, t.ExpiresOn, t.Policies,
 		t.Condition.RequestIP.In, t.Condition.RequestIP.NotIn)
+	tok.LastUsedOn = optTime(t.LastUsedOn)
+	return tok
 }
 
 func cloneStrings(s []string) []string {

@@ -102,6 +102,8 @@ func (r *CloudflareTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.resolveIssuer,
 		r.recoverUnrecordedTokens,
 		r.ensureLiveToken,
+		r.recordUsage,
+		r.retireDeadTokens,
 	}
 	for _, step := range steps {
 		if err = step(ctx, pass); err != nil {

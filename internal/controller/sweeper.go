@@ -129,7 +129,7 @@ func (s *OrphanSweeper) reportDrift(ctx context.Context, live map[string]bool, s
 	}
 }
 
-// isOrphan: this cluster's mark, older than the grace period, and recorded by no CloudflareToken. A
+// isOrphan: this cluster's mark, older than the grace period (or dead), and recorded by no CloudflareToken. A
 // resource that still exists handles its own unrecorded tokens (it looks for them by name).
 func (s *OrphanSweeper) isOrphan(t cloudflare.Token, recorded recordedTokens) bool {
 	n, ok := ParseTokenName(t.Name)
@@ -139,7 +139,10 @@ func (s *OrphanSweeper) isOrphan(t cloudflare.Token, recorded recordedTokens) bo
 	if _, exists := recorded[n.UID]; exists {
 		return false
 	}
-	return !t.IssuedOn.IsZero() && s.Now().Sub(t.IssuedOn) >= s.Grace
+	// The grace period protects a mint under way; a dead token (expired, disabled, exposed) is never one,
+	// and it holds quota: it goes at once.
+	now := s.Now()
+	return !t.IssuedOn.IsZero() && (now.Sub(t.IssuedOn) >= s.Grace || !isLive(t, now))
 }
 
 func (s *OrphanSweeper) recorded(ctx context.Context) (recordedTokens, error) {

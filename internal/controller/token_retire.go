@@ -26,12 +26,14 @@ func retireCurrent(tok *cfv1.CloudflareToken, now time.Time) {
 		return
 	}
 	st.RetiringTokens = sortRetiring(append(st.RetiringTokens, cfv1.RetiringToken{
-		ID:        st.TokenID,
-		RevokeAt:  metav1.NewTime(now.Add(tok.Spec.RotationGracePeriodOrDefault()).Truncate(time.Second)),
-		ExpiresAt: st.ExpiresAt,
-		MintedBy:  st.MintedBy,
+		ID:         st.TokenID,
+		RevokeAt:   metav1.NewTime(now.Add(tok.Spec.RotationGracePeriodOrDefault()).Truncate(time.Second)),
+		ExpiresAt:  st.ExpiresAt,
+		MintedBy:   st.MintedBy,
+		ReplacedAt: timePtr(now.Truncate(time.Second)),
+		LastUsedAt: st.LastUsedAt,
 	}))
-	st.TokenID, st.MintedBy = "", nil
+	st.TokenID, st.MintedBy, st.LastUsedAt = "", nil, nil
 }
 
 // retireReplacedTokens revokes replaced tokens whose grace period is over. One that cannot be revoked

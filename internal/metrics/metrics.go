@@ -28,7 +28,7 @@ const budgetStaleAfter = 10 * time.Minute
 type Recorder struct {
 	tokenExpiry, tokenRenewal, tokenIssued *prometheus.GaugeVec
 	mints, failures, revocations           *prometheus.CounterVec
-	revocationFailures                     *prometheus.CounterVec
+	revocationFailures, staleUses          *prometheus.CounterVec
 	requests                               *prometheus.CounterVec
 	requestDuration                        *prometheus.HistogramVec
 	tokensHeld, tokenQuota                 *prometheus.GaugeVec
@@ -46,6 +46,7 @@ var (
 	_ controller.Observer      = (*Recorder)(nil)
 	_ cloudflare.Metrics       = (*Recorder)(nil)
 	_ cloudflare.ServerMetrics = (*Recorder)(nil)
+	_ controller.UsageObserver = (*Recorder)(nil)
 )
 
 // New creates the collectors and registers them with reg (controller-runtime's metrics.Registry in the
@@ -86,12 +87,15 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 			"Cloudflare's token quota of the issuer's owner (50 per user, 500 per account).", "issuer"),
 		credentialExpiry: gauge("issuer_credential_expiry_timestamp_seconds",
 			"When the issuer's parent API token expires, as a Unix timestamp; absent when it does not expire.", "issuer"),
+		staleUses: counter("consumer_still_uses_old_token_total",
+			"Replaced tokens Cloudflare saw used after the Secret switched to their replacement (a consumer that did "+
+				"not reload the Secret, and breaks when the old token is revoked), by CloudflareToken.", "namespace", "name", "issuer"),
 		budget:          newBudgetCollector(time.Now),
 		serverRemaining: newServerRemainingCollector(time.Now),
 		issuerOf:        map[tokenKey]string{},
 	}
 	for _, c := range []prometheus.Collector{r.tokenExpiry, r.tokenRenewal, r.tokenIssued, r.mints, r.failures,
-		r.revocations, r.revocationFailures, r.requests, r.requestDuration, r.tokensHeld, r.tokenQuota,
+		r.revocations, r.revocationFailures, r.staleUses, r.requests, r.requestDuration, r.tokensHeld, r.tokenQuota,
 		r.credentialExpiry, r.budget, r.serverRemaining} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

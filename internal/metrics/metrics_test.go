@@ -23,6 +23,7 @@ func exercise(r *Recorder, now time.Time) {
 	r.ObserveRequest("POST /user/tokens", 200, 120*time.Millisecond)
 	r.BudgetRemaining("0123456789abcdef", 998)
 	r.ServerRemaining("0123456789abcdef", 49)
+	r.ConsumerStillUsesOldToken("team-a", "dns01", "ClusterTokenIssuer/cloudflare")
 }
 
 func newTestRecorder(t *testing.T) (*Recorder, *prometheus.Registry) {
@@ -52,6 +53,7 @@ func TestEveryMetricIsExported(t *testing.T) {
 		"cloudflare_token_operator_cloudflare_request_duration_seconds",
 		"cloudflare_token_operator_cloudflare_budget_remaining",
 		"cloudflare_token_operator_cloudflare_server_ratelimit_remaining",
+		"cloudflare_token_operator_consumer_still_uses_old_token_total",
 		"cloudflare_token_operator_issuer_tokens_held",
 		"cloudflare_token_operator_issuer_token_quota",
 		"cloudflare_token_operator_issuer_credential_expiry_timestamp_seconds",

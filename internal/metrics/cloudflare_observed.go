@@ -25,3 +25,8 @@ func newServerRemainingCollector(now func() time.Time) *budgetCollector {
 func (r *Recorder) ServerRemaining(credentialHash string, n int) {
 	r.serverRemaining.set(credentialHash, n)
 }
+
+// ConsumerStillUsesOldToken counts a replaced token used after the Secret switched away from it.
+func (r *Recorder) ConsumerStillUsesOldToken(namespace, name, issuer string) {
+	r.staleUses.WithLabelValues(namespace, name, issuer).Inc()
+}
