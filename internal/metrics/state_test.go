@@ -110,7 +110,7 @@ cloudflare_token_operator_build_info{go_version="` + runtime.Version() + `",vers
 		t.Error(err)
 	}
 	families, _ := reg.Gather()
-	var names []string
+	names := make([]string, 0, len(families))
 	for _, f := range families {
 		names = append(names, f.GetName())
 	}

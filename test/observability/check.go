@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -40,18 +41,18 @@ func (c Catalogue) Check(expr string) (out map[string]bool, problems []string) {
 func (c Catalogue) checkSelector(vs *parser.VectorSelector) []string {
 	name := vs.Name
 	for _, m := range vs.LabelMatchers {
-		if m.Name == "__name__" {
+		if m.Name == model.MetricNameLabel {
 			name = m.Value
 		}
 	}
-	labels, ok := c.Lookup(name)
+	known, ok := c.Lookup(name)
 	if !ok {
 		return []string{fmt.Sprintf("%s is not a metric the operator exports", name)}
 	}
 	var problems []string
 	for _, m := range vs.LabelMatchers {
-		if m.Name != "__name__" && !labels[m.Name] {
-			problems = append(problems, fmt.Sprintf("%s has no label %q (its labels: %s)", name, m.Name, keys(labels)))
+		if m.Name != model.MetricNameLabel && !known[m.Name] {
+			problems = append(problems, fmt.Sprintf("%s has no label %q (its labels: %s)", name, m.Name, keys(known)))
 		}
 	}
 	return problems
@@ -126,7 +127,7 @@ func (c Catalogue) callLabels(n *parser.Call) map[string]bool {
 		parser.Inspect(n, func(x parser.Node, _ []parser.Node) error {
 			if vs, ok := x.(*parser.VectorSelector); ok {
 				for _, m := range vs.LabelMatchers {
-					if m.Type == labels.MatchEqual && m.Name != "__name__" {
+					if m.Type == labels.MatchEqual && m.Name != model.MetricNameLabel {
 						out[m.Name] = true
 					}
 				}
@@ -224,7 +225,7 @@ func setOf(names []string) map[string]bool {
 }
 
 func keys(m map[string]bool) string {
-	var s []string
+	s := make([]string, 0, len(m))
 	for k := range m {
 		s = append(s, k)
 	}

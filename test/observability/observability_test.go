@@ -26,12 +26,12 @@ func catalogue(t *testing.T) Catalogue {
 func TestCheckerRefusesUnknownMetricsAndLabels(t *testing.T) {
 	cat := catalogue(t)
 	for expr, want := range map[string]string{
-		`cloudflare_token_operator_token_readyy`:                                        "not a metric",
-		`cloudflare_token_operator_token_ready{state="True"}`:                           `no label "state"`,
-		`sum by (zone) (cloudflare_token_operator_tokens_minted_total)`:                 `label "zone"`,
-		`a / on (nope) b`:                                                               "not a metric",
+		`cloudflare_token_operator_token_readyy`:                        "not a metric",
+		`cloudflare_token_operator_token_ready{state="True"}`:           `no label "state"`,
+		`sum by (zone) (cloudflare_token_operator_tokens_minted_total)`: `label "zone"`,
+		`a / on (nope) b`: "not a metric",
 		`cloudflare_token_operator_issuer_tokens_held / on (owner) cloudflare_token_operator_issuer_token_quota`: `label "owner"`,
-		`sum(rate(cloudflare_token_operator_cloudflare_requests_total[5m]`:              "not PromQL",
+		`sum(rate(cloudflare_token_operator_cloudflare_requests_total[5m]`:                                       "not PromQL",
 	} {
 		if _, problems := cat.Check(expr); !strings.Contains(strings.Join(problems, "; "), want) {
 			t.Errorf("Check(%q) = %q, want a problem containing %q", expr, problems, want)

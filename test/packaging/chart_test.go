@@ -143,8 +143,9 @@ func TestHelperRolesAggregateIntoBuiltInRoles(t *testing.T) {
 		{"dist/install.yaml", decode(t, readRepoFile(t, "dist", "install.yaml"))},
 	} {
 		t.Run(src.name, func(t *testing.T) {
-			var roles []rbacv1.ClusterRole
-			for _, o := range kindOf(src.objs, "ClusterRole") {
+			objs := kindOf(src.objs, "ClusterRole")
+			roles := make([]rbacv1.ClusterRole, 0, len(objs))
+			for _, o := range objs {
 				var r rbacv1.ClusterRole
 				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &r); err != nil {
 					t.Fatal(err)
