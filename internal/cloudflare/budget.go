@@ -106,8 +106,9 @@ func (b *Budget) Acquire(ctx context.Context) error {
 		}
 		if wait > b.maxWait || !fitsDeadline(ctx, b.now(), wait) {
 			return &Error{
-				Class:      ClassRateLimited,
-				Message:    fmt.Sprintf("request budget for this credential exhausted (the client's own, or what Cloudflare says is left); retry in %s", wait.Round(time.Second)),
+				Class: ClassRateLimited,
+				Message: fmt.Sprintf("request budget for this credential exhausted (the client's own, or what Cloudflare "+
+					"says is left); retry in %s", wait.Round(time.Second)),
 				RetryAfter: wait,
 			}
 		}

@@ -20,8 +20,9 @@ import (
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
 )
 
-func zonesByName(name string) zones.ZoneListParams {
-	return zones.ZoneListParams{Name: cloudflare.F(name)}
+// exampleZone is the zone list a consumer makes first.
+func exampleZone() zones.ZoneListParams {
+	return zones.ZoneListParams{Name: cloudflare.F("example.com")}
 }
 
 func zoneReadPolicy(srv *cloudflaretest.Server) sharedPolicy {
@@ -33,11 +34,11 @@ func TestDeadCredentialShapes(t *testing.T) {
 	ctx := context.Background()
 	id, value := mintUserToken(t, srv, "dead", zoneReadPolicy(srv))
 	srv.RevokeOutOfBand(id)
-	_, err := client(srv, value).Zones.List(ctx, zonesByName("example.com"))
+	_, err := client(srv, value).Zones.List(ctx, exampleZone())
 	wantCFError(t, err, http.StatusUnauthorized, 1000)
 
 	srv.SetDeadCredential(cloudflaretest.DeadCredential403)
-	_, err = client(srv, value).Zones.List(ctx, zonesByName("example.com"))
+	_, err = client(srv, value).Zones.List(ctx, exampleZone())
 	wantCFError(t, err, http.StatusForbidden, 10000)
 	// Verify still tells a dead credential from a missing permission.
 	_, err = client(srv, value).User.Tokens.Verify(ctx)
@@ -180,7 +181,7 @@ func TestLastUsedOnIsRecorded(t *testing.T) {
 		t.Fatalf("never used, but last_used_on = %s", got.LastUsedOn)
 	}
 	clk.Advance(time.Minute)
-	if _, err := client(srv, value).Zones.List(ctx, zonesByName("example.com")); err != nil {
+	if _, err := client(srv, value).Zones.List(ctx, exampleZone()); err != nil {
 		t.Fatal(err)
 	}
 	got, err := parent.User.Tokens.Get(ctx, id)
@@ -212,7 +213,7 @@ func TestRatelimitHeadersAndTheSharedUserBucket(t *testing.T) {
 	_, child := mintUserToken(t, srv, "child", zoneReadPolicy(srv)) // the parent's second request
 	clk.Advance(10 * time.Second)
 	for range 3 {
-		if _, err := client(srv, child).Zones.List(ctx, zonesByName("example.com")); err != nil {
+		if _, err := client(srv, child).Zones.List(ctx, exampleZone()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -224,7 +225,7 @@ func TestRatelimitHeadersAndTheSharedUserBucket(t *testing.T) {
 		t.Fatalf("Ratelimit %q after the child's requests", got)
 	}
 	for range 4 {
-		_, _ = client(srv, child).Zones.List(ctx, zonesByName("example.com"))
+		_, _ = client(srv, child).Zones.List(ctx, exampleZone())
 	}
 	_, err := parent.User.Tokens.Verify(ctx, option.WithResponseInto(&res))
 	wantCFError(t, err, http.StatusTooManyRequests, 971)
