@@ -209,7 +209,7 @@ run: manifests generate fmt vet ## Run a controller from your host.
 IMAGE_ARCHIVE ?= bin/image/cloudflare-token-operator.tar
 .PHONY: image
 image: ## Build the manager's image as an OCI archive in $(IMAGE_ARCHIVE), named $(IMG), without a container engine.
-	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o bin/manager cmd/main.go
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w $(LDFLAGS)" -o bin/manager ./cmd
 	go run ./hack/image -binary bin/manager -ref $(IMG) -out $(IMAGE_ARCHIVE)
 
 # docker-build and docker-push need a container engine; none runs on this project's development or

@@ -27,7 +27,7 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	builder, final := stages[0], stages[len(stages)-1]
 	want := finalStageConfig(t, final, builder.name)
 
-	makeBuild, makePack := makeImageCommands(t, root)
+	makeBuild, makePack := makeImageCommands(t, root, builderArgs(builder))
 	checkSameBuild(t, builderBuild(t, builder), makeBuild)
 
 	binary := dockerfileBinary(t)
@@ -169,10 +169,23 @@ func finalStageConfig(t *testing.T, final dockerStage, builderName string) image
 	return c
 }
 
-// makeImageCommands reads `make -n image`: its go build line and its go run ./hack/image line, as words.
-func makeImageCommands(t *testing.T, root string) (build goBuild, pack []string) {
+// builderArgs are the builder stage's ARGs with their defaults, as make variables (VERSION=dev): what
+// `make docker-build` passes as --build-arg, so that both builds get the same value.
+func builderArgs(stage dockerStage) []string {
+	var vars []string
+	for _, in := range stage.instrs {
+		if name, val, ok := strings.Cut(in.args, "="); in.cmd == "ARG" && ok {
+			vars = append(vars, name+"="+val)
+		}
+	}
+	return vars
+}
+
+// makeImageCommands reads `make -n image` (with vars): its go build line and its go run ./hack/image line,
+// as words.
+func makeImageCommands(t *testing.T, root string, vars []string) (build goBuild, pack []string) {
 	t.Helper()
-	cmd := exec.Command("make", "--no-print-directory", "-n", "image")
+	cmd := exec.Command("make", append([]string{"--no-print-directory", "-n", "image"}, vars...)...)
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
