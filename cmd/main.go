@@ -43,13 +43,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	cloudflarev1alpha1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/metrics"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/metricsauth"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -180,10 +180,9 @@ func run(f *managerFlags) error {
 		TLSOpts:       tlsOpts,
 	}
 	if f.secureMetrics {
-		// FilterProvider is used to protect the metrics endpoint with authn/authz.
-		// These configurations ensure that only authorized users and service accounts
-		// can access the metrics endpoint. The RBAC are configured in 'config/rbac/kustomization.yaml'.
-		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+		// Only callers whose token the API server authenticates and whose RBAC allows "get" on the path
+		// (the metrics-reader ClusterRole) are answered; config/rbac grants the reviews this needs.
+		metricsServerOptions.FilterProvider = metricsauth.FilterProvider
 	}
 
 	// Without --metrics-cert-path, controller-runtime generates a self-signed certificate for the
