@@ -45,6 +45,7 @@ import (
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/localcluster"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil/window"
 )
 
 const (
@@ -548,10 +549,7 @@ func (b *bench) tally() {
 	all := b.proxy.all()
 	r.totalCalls = len(all)
 	r.maxWindowAll = b.fake.MaxRequestsInWindow(5 * time.Minute)
-	r.maxWindowByAccount = map[string]int{}
-	for _, a := range accounts {
-		r.maxWindowByAccount[a] = maxInWindow(all, 5*time.Minute, a)
-	}
+	r.maxWindowByAccount = window.MaxInBy(all, 5*time.Minute, func(c call) string { return c.account }, func(c call) time.Time { return c.at })
 	r.fakeRoutes = b.fake.RequestCounts()
 	for k, v := range r.fakeRoutes {
 		if strings.HasSuffix(k, " 429") {

@@ -175,22 +175,3 @@ func (s callSummary) routesText() string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// maxInWindow is the most calls in any window of this length; by account when account is not "".
-func maxInWindow(calls []call, window time.Duration, account string) int {
-	var times []time.Time
-	for _, c := range calls {
-		if account == "" || c.account == account {
-			times = append(times, c.at)
-		}
-	}
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	best, lo := 0, 0
-	for hi := range times {
-		for times[hi].Sub(times[lo]) >= window {
-			lo++
-		}
-		best = max(best, hi-lo+1)
-	}
-	return best
-}

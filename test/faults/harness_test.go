@@ -29,6 +29,7 @@ import (
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil/window"
 )
 
 // trace (FAULTS_TRACE=1) prints every write and Cloudflare request the managers make.
@@ -383,25 +384,9 @@ func (h *harness) requestsSince(t time.Time) []request {
 	return out
 }
 
-// maxInWindow is the most requests of one credential in any window of this length, per credential.
-func maxInWindow(reqs []request, window time.Duration) map[string]int {
-	byCred := map[string][]time.Time{}
-	for _, r := range reqs {
-		byCred[r.credential] = append(byCred[r.credential], r.at)
-	}
-	out := map[string]int{}
-	for cred, times := range byCred {
-		sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-		best, lo := 0, 0
-		for hi := range times {
-			for times[hi].Sub(times[lo]) >= window {
-				lo++
-			}
-			best = max(best, hi-lo+1)
-		}
-		out[cred] = best
-	}
-	return out
+// maxPerCredential is the most requests of one credential in any window of this length, per credential.
+func maxPerCredential(reqs []request, width time.Duration) map[string]int {
+	return window.MaxInBy(reqs, width, func(r request) string { return r.credential }, func(r request) time.Time { return r.at })
 }
 
 // countStatus counts requests with this HTTP status.

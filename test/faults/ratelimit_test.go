@@ -56,7 +56,7 @@ var _ = Describe("500 account-owned tokens at once under the rate limit", Ordere
 		}
 		Expect(h.orphans()).To(BeEmpty())
 		reqs := h.requestsSince(start)
-		perCred := maxInWindow(reqs, 5*time.Minute)
+		perCred := maxPerCredential(reqs, 5*time.Minute)
 		tooMany := answersOf429(h.fake)
 		summary.printf("3 rate", "%d account-owned tokens over 2 accounts applied in %s, all Ready in %s (%.1f tokens/s), MaxConcurrentReconciles %d",
 			len(toks), applied.Round(100*time.Millisecond), allReady.Round(100*time.Millisecond), float64(len(toks))/allReady.Seconds(), h.cfg.MaxConcurrentReconciles)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil/window"
 )
 
 // stats counts API requests per route and status, and keeps their times for MaxRequestsInWindow.
@@ -58,19 +60,11 @@ func (s *Server) TotalRequests() int {
 }
 
 // MaxRequestsInWindow is the most API requests seen in any window of this length, across all credentials.
-func (s *Server) MaxRequestsInWindow(window time.Duration) int {
+func (s *Server) MaxRequestsInWindow(width time.Duration) int {
 	s.stats.mu.Lock()
 	times := append([]time.Time(nil), s.stats.times...)
 	s.stats.mu.Unlock()
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	best, lo := 0, 0
-	for hi := range times {
-		for times[hi].Sub(times[lo]) >= window {
-			lo++
-		}
-		best = max(best, hi-lo+1)
-	}
-	return best
+	return window.MaxIn(times, width)
 }
 
 // ResetCounts forgets the request counts (not the rate limiter's history).
