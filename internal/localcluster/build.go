@@ -9,8 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
+
+	"github.com/tokenoperator/cloudflare-token-operator/internal/localcluster/assets"
 )
 
 // ModulePath is the operator's Go module, by which RepoRoot recognises the repository.
@@ -152,28 +153,7 @@ func (b *Binaries) buildKustomize(ctx context.Context, opts BuildOptions, out io
 
 // AssetsDir is where kube-apiserver, etcd and kubectl are: $KUBEBUILDER_ASSETS, else the newest
 // bin/k8s/<version> under root that holds all three.
-func AssetsDir(root string) (string, error) {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir, checkAssets(dir)
-	}
-	dirs, _ := filepath.Glob(filepath.Join(root, "bin", "k8s", "*"))
-	sort.Strings(dirs)
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if checkAssets(dirs[i]) == nil {
-			return dirs[i], nil
-		}
-	}
-	return "", fmt.Errorf("no kube-apiserver, etcd and kubectl in %s: run `make envtest`", filepath.Join(root, "bin", "k8s"))
-}
-
-func checkAssets(dir string) error {
-	for _, name := range []string{"kube-apiserver", "etcd", "kubectl"} {
-		if !isExecutable(filepath.Join(dir, name)) {
-			return fmt.Errorf("%s missing in %s: run `make envtest`", name, dir)
-		}
-	}
-	return nil
-}
+func AssetsDir(root string) (string, error) { return assets.Dir(root) }
 
 func makeTarget(ctx context.Context, root string, out io.Writer, target string) error {
 	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", target)
@@ -184,10 +164,7 @@ func makeTarget(ctx context.Context, root string, out io.Writer, target string) 
 	return nil
 }
 
-func isExecutable(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
-}
+func isExecutable(path string) bool { return assets.IsExecutable(path) }
 
 // rel shortens path for messages: relative to root when inside it.
 func rel(root, path string) string {
