@@ -12,18 +12,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil"
@@ -38,10 +32,10 @@ const (
 )
 
 var (
-	testEnv   *envtest.Environment
+	testEnv   *testutil.Env
 	cfg       *rest.Config
 	k8sClient client.Client
-	scheme    = runtime.NewScheme()
+	scheme    *runtime.Scheme
 	fake      *cloudflaretest.Server
 	suiteCtx  context.Context
 	cancel    context.CancelFunc
@@ -60,37 +54,23 @@ func TestController(t *testing.T) {
 var _ = BeforeSuite(func() {
 	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true)))
 	suiteCtx, cancel = context.WithCancel(context.Background())
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(cfv1.AddToScheme(scheme)).To(Succeed())
-
 	var err error
-	testEnv, err = testutil.NewEnvironment()
+	testEnv, err = testutil.StartEnv()
 	Expect(err).NotTo(HaveOccurred())
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
+	cfg, scheme, k8sClient = testEnv.Config, testEnv.Scheme, testEnv.Client
 	// Registered here so that kube-apiserver and etcd stop even when an AfterSuite assertion fails.
 	DeferCleanup(func() {
 		stopSuiteManager()
 		cancel()
 		Expect(testEnv.Stop()).To(Succeed())
 	})
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
 
 	fake = cloudflaretest.NewServer()
 	DeferCleanup(fake.Close)
 
 	Expect(k8sClient.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
 	createParentSecret("cf-parent", fake.UserParentToken())
-	Expect(k8sClient.Create(suiteCtx, &cfv1.ClusterTokenIssuer{
-		ObjectMeta: metav1.ObjectMeta{Name: issuerName},
-		Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-			APITokenSecretRef:  &cfv1.SecretKeyRef{Name: "cf-parent"},
-			AccountID:          fake.AccountID(),
-			AllowedZones:       []string{"*"},
-			AllowedPermissions: []string{"*"},
-		}},
-	})).To(Succeed())
+	Expect(k8sClient.Create(suiteCtx, testutil.OpenClusterIssuer(issuerName, "cf-parent", fake.AccountID(), ""))).To(Succeed())
 	stopManager = startManager()
 	DeferCleanup(func() { stopSuiteManager() })
 	waitIssuerReady(issuerName)
@@ -105,41 +85,26 @@ var _ = AfterSuite(func() {
 })
 
 func createParentSecret(name, value string) {
-	Expect(k8sClient.Create(suiteCtx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: operatorNamespace},
-		Data:       map[string][]byte{"api-token": []byte(value)},
-	})).To(Succeed())
+	Expect(k8sClient.Create(suiteCtx, testutil.ParentSecret(operatorNamespace, name, value))).To(Succeed())
 }
 
 // startManager runs the operator's controllers as cmd/main.go wires them, and returns a stop function that
 // waits until the manager is gone, as a killed process would be.
 func startManager() func() {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  controller.CacheOptions(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		NewClient: func(c *rest.Config, o client.Options) (client.Client, error) {
-			base, err := client.NewWithWatch(c, o)
-			if err != nil {
-				return nil, err
-			}
-			return interceptor.NewClient(base, interceptor.Funcs{
-				SubResourcePatch: func(ctx context.Context, cl client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
-					interceptMu.Lock()
-					f := intercept.SubResourcePatch
-					interceptMu.Unlock()
-					if f != nil {
-						return f(ctx, cl, sub, obj, p, opts...)
-					}
-					return cl.SubResource(sub).Patch(ctx, obj, p, opts...)
-				},
-			}), nil
-		},
+	opts := testutil.ManagerOptions(scheme, func() interceptor.Funcs {
+		return interceptor.Funcs{
+			SubResourcePatch: func(ctx context.Context, cl client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+				interceptMu.Lock()
+				f := intercept.SubResourcePatch
+				interceptMu.Unlock()
+				if f != nil {
+					return f(ctx, cl, sub, obj, p, opts...)
+				}
+				return cl.SubResource(sub).Patch(ctx, obj, p, opts...)
+			},
+		}
 	})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(controller.Setup(mgr, controller.Config{
+	mgr, err := testutil.StartManager(suiteCtx, cfg, opts, controller.Config{
 		CloudflareAPIURL:  fake.URL(),
 		ClusterName:       clusterName,
 		OperatorNamespace: operatorNamespace,
@@ -148,18 +113,12 @@ func startManager() func() {
 		OrphanGrace:       orphanGrace,
 		Observer:          suiteMetrics(),
 		Metrics:           suiteMetrics(),
-	})).To(Succeed())
-	ctx, stop := context.WithCancel(suiteCtx)
-	done := make(chan struct{})
-	go func() {
+	}, func(err error) {
 		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
-	return func() {
-		stop()
-		<-done
-	}
+		Expect(err).To(Succeed())
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return mgr.Stop
 }
 
 var stopManager func()

@@ -20,12 +20,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
@@ -40,7 +37,7 @@ const (
 )
 
 var (
-	testEnv   *envtest.Environment
+	testEnv   *testutil.Env
 	cfg       *rest.Config
 	k8sClient client.Client
 	warnings  = &warningRecorder{}
@@ -82,17 +79,10 @@ func (w *warningRecorder) list() []string {
 var _ = BeforeSuite(func() {
 	ctx, cancel = context.WithCancel(context.Background())
 	var err error
-	testEnv, err = testutil.NewEnvironment()
+	testEnv, err = testutil.StartEnv()
 	Expect(err).NotTo(HaveOccurred())
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-
-	scheme := runtime.NewScheme()
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(cfv1.AddToScheme(scheme)).To(Succeed())
-	withWarnings := rest.CopyConfig(cfg)
-	withWarnings.WarningHandler = warnings
-	k8sClient, err = client.New(withWarnings, client.Options{Scheme: scheme})
+	cfg = testEnv.Config
+	k8sClient, err = testEnv.NewClient(func(c *rest.Config) { c.WarningHandler = warnings })
 	Expect(err).NotTo(HaveOccurred())
 
 	manifests = readAdmissionManifests()
@@ -107,9 +97,7 @@ var _ = AfterSuite(func() {
 	if cancel != nil {
 		cancel()
 	}
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
-	}
+	Expect(testEnv.Stop()).To(Succeed())
 })
 
 // readAdmissionManifests decodes every resource config/admission/kustomization.yaml lists.

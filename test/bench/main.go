@@ -30,11 +30,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -244,18 +241,10 @@ func run(ctx context.Context, o options) (err error) {
 // startControlPlane starts envtest's kube-apiserver and etcd, with room in etcd for the unrelated Secrets
 // and their logs in the log directory, and returns how to stop them.
 func (b *bench) startControlPlane() (func(), error) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	if err := cfv1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	env, err := testutil.NewEnvironment()
+	assets, err := testutil.AssetsDir()
 	if err != nil {
 		return nil, err
 	}
-	assets := env.BinaryAssetsDirectory
 	b.r.m.apiserverVersion = firstLine(exec.Command(filepath.Join(assets, "kube-apiserver"), "--version").Output())
 	b.r.m.etcdVersion = firstLine(exec.Command(filepath.Join(assets, "etcd"), "--version").Output())
 	etcd := &envtest.Etcd{}
@@ -279,23 +268,25 @@ func (b *bench) startControlPlane() (func(), error) {
 		logs = append(logs, f)
 		*p.out, *p.err = f, f
 	}
-	env.ControlPlane.Etcd, env.ControlPlane.APIServer = etcd, apiServer
-	env.ControlPlaneStartTimeout = 2 * time.Minute
-	env.ControlPlaneStopTimeout = 2 * time.Minute
 	say("starting kube-apiserver and etcd (%s)", assets)
-	cfg, err := env.Start()
+	env, err := testutil.StartEnv(func(env *envtest.Environment) {
+		env.ControlPlane.Etcd, env.ControlPlane.APIServer = etcd, apiServer
+		env.ControlPlaneStartTimeout = 2 * time.Minute
+		env.ControlPlaneStopTimeout = 2 * time.Minute
+	})
+	if err != nil {
+		closeLogs()
+		return nil, err
+	}
 	stop := func() {
 		if serr := env.Stop(); serr != nil {
 			say("warning: stopping kube-apiserver and etcd: %v", serr)
 		}
 		closeLogs()
 	}
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("starting envtest: %w", err)
-	}
+	cfg := env.Config
 	cfg.QPS, cfg.Burst = 500, 1000
-	if b.k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err == nil {
+	if b.k8s, err = env.NewClient(nil); err == nil {
 		b.cs, err = kubernetes.NewForConfig(cfg)
 	}
 	if err == nil {
@@ -303,7 +294,7 @@ func (b *bench) startControlPlane() (func(), error) {
 		err = os.WriteFile(b.kubeconfig, env.KubeConfig, 0o600)
 	}
 	if err == nil {
-		b.trk, err = newTracker(context.Background(), cfg, scheme, benchNamespace)
+		b.trk, err = newTracker(context.Background(), cfg, env.Scheme, benchNamespace)
 	}
 	b.restCfg = cfg
 	if err != nil {
@@ -353,22 +344,12 @@ func (b *bench) populate(ctx context.Context) error {
 	}
 	for i, a := range accounts {
 		name := issuerName(i)
-		if err := b.k8s.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: "cf-parent-" + name, Namespace: operatorNamespace},
-			Data:       map[string][]byte{cfv1.DefaultSecretKey: []byte(b.fake.AccountParentToken(a))},
-		}); err != nil {
+		if err := b.k8s.Create(ctx, testutil.ParentSecret(operatorNamespace, "cf-parent-"+name, b.fake.AccountParentToken(a))); err != nil {
 			return err
 		}
-		if err := b.k8s.Create(ctx, &cfv1.ClusterTokenIssuer{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-				APITokenSecretRef:  &cfv1.SecretKeyRef{Name: "cf-parent-" + name},
-				AccountID:          a,
-				TokenOwner:         cfv1.TokenOwnerAccount,
-				AllowedZones:       []string{"*"},
-				AllowedPermissions: []string{"Zone Read", "DNS Write"},
-			}},
-		}); err != nil {
+		iss := testutil.OpenClusterIssuer(name, "cf-parent-"+name, a, cfv1.TokenOwnerAccount)
+		iss.Spec.AllowedPermissions = []string{"Zone Read", "DNS Write"}
+		if err := b.k8s.Create(ctx, iss); err != nil {
 			return err
 		}
 	}
@@ -875,17 +856,12 @@ func waitQuiet(ctx context.Context, p *countingProxy, quiet, timeout time.Durati
 func waitIssuerReady(ctx context.Context, k8s client.Client, name string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		var iss cfv1.ClusterTokenIssuer
-		err := k8s.Get(ctx, client.ObjectKey{Name: name}, &iss)
-		if err == nil && meta.IsStatusConditionTrue(iss.Status.Conditions, cfv1.ConditionReady) {
+		err := testutil.ClusterIssuerReady(ctx, k8s, name)
+		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			msg := fmt.Sprint(err)
-			if c := meta.FindStatusCondition(iss.Status.Conditions, cfv1.ConditionReady); c != nil {
-				msg = c.Reason + ": " + c.Message
-			}
-			return fmt.Errorf("ClusterTokenIssuer %s not Ready after %s: %s", name, timeout, msg)
+			return fmt.Errorf("after %s: %w", timeout, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

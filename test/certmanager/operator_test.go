@@ -8,12 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
@@ -31,35 +26,20 @@ func TestSolverWithAMintedToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	env, err := testutil.NewEnvironment()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := env.Start()
+	env, err := testutil.StartEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = env.Stop() }()
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = cfv1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := env.Client
 
 	srv := cloudflaretest.NewServer()
 	defer srv.Close()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Cache: controller.CacheOptions(),
-		Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
+	if _, err := testutil.StartManager(ctx, env.Config, testutil.ManagerOptions(env.Scheme, nil), controller.Config{
+		CloudflareAPIURL: srv.URL(), ClusterName: "certmanager-test",
+		OperatorNamespace: "cloudflare-token-operator", APIRequestsPer5m: 1000}, func(error) {}); err != nil {
 		t.Fatal(err)
 	}
-	if err := controller.Setup(mgr, controller.Config{CloudflareAPIURL: srv.URL(), ClusterName: "certmanager-test",
-		OperatorNamespace: "cloudflare-token-operator", APIRequestsPer5m: 1000}); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = mgr.Start(ctx) }()
 
 	must := func(err error) {
 		t.Helper()

@@ -21,14 +21,12 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil/window"
 )
 
@@ -87,11 +85,9 @@ func newHarness(cluster string, budget int, opts ...cloudflaretest.Option) *harn
 type manager struct {
 	name string
 	h    *harness
-	stop context.CancelFunc
-	done chan struct{}
 	dead chan struct{}
 	once sync.Once
-	mgr  ctrl.Manager
+	mgr  *testutil.Manager
 	http *http.Transport
 }
 
@@ -100,14 +96,14 @@ type manager struct {
 func (m *manager) kill() {
 	m.once.Do(func() {
 		close(m.dead)
-		m.stop()
+		m.mgr.Cancel()
 	})
 }
 
 // killAndWait kills and waits until the manager's goroutines are gone.
 func (m *manager) killAndWait() {
 	m.kill()
-	Eventually(m.done, 30*time.Second).Should(BeClosed())
+	Eventually(m.mgr.Done(), 30*time.Second).Should(BeClosed())
 	m.http.CloseIdleConnections()
 }
 
@@ -134,22 +130,9 @@ func (h *harness) start(name string, mo ...managerOptions) *manager {
 	if len(mo) > 0 {
 		o = mo[0]
 	}
-	m := &manager{name: name, h: h, done: make(chan struct{}), dead: make(chan struct{})}
-	opts := ctrl.Options{
-		Scheme:                  scheme,
-		Cache:                   controller.CacheOptions(),
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
-		GracefulShutdownTimeout: ptr.To(10 * time.Second),
-		NewClient: func(c *rest.Config, co client.Options) (client.Client, error) {
-			base, err := client.NewWithWatch(c, co)
-			if err != nil {
-				return nil, err
-			}
-			return interceptor.NewClient(base, m.interceptor()), nil
-		},
-	}
+	m := &manager{name: name, h: h, dead: make(chan struct{})}
+	opts := testutil.ManagerOptions(scheme, m.interceptor)
+	opts.GracefulShutdownTimeout = ptr.To(10 * time.Second)
 	if o.leaderElection {
 		opts.LeaderElection = true
 		opts.LeaderElectionID = "faults-" + h.clusterName
@@ -158,27 +141,23 @@ func (h *harness) start(name string, mo ...managerOptions) *manager {
 		opts.RenewDeadline = ptr.To(1500 * time.Millisecond)
 		opts.RetryPeriod = ptr.To(250 * time.Millisecond)
 	}
-	cfg := rest.CopyConfig(restCfg)
-	cfg.QPS, cfg.Burst = 200, 400
-	mgr, err := ctrl.NewManager(cfg, opts)
-	Expect(err).NotTo(HaveOccurred())
-	m.mgr = mgr
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	m.http = tr
 	ccfg := h.cfg
 	ccfg.HTTPClient = &http.Client{Transport: &cfTransport{m: m, base: tr}}
-	Expect(controller.Setup(mgr, ccfg)).To(Succeed())
-	ctx, stop := context.WithCancel(suiteCtx)
-	m.stop = stop
-	go func() {
+	cfg := rest.CopyConfig(restCfg)
+	cfg.QPS, cfg.Burst = 200, 400
+	var err error
+	// Made before it runs: a trap may kill the manager from its first call.
+	m.mgr, err = testutil.NewManager(suiteCtx, cfg, opts, ccfg)
+	Expect(err).NotTo(HaveOccurred())
+	m.mgr.Run(func(err error) {
 		defer GinkgoRecover()
-		defer close(m.done)
-		err := mgr.Start(ctx)
 		if err != nil && !m.isDead() {
 			Fail(fmt.Sprintf("manager %s: %v", name, err))
 		}
-	}()
+	})
 	h.mu.Lock()
 	h.managers = append(h.managers, m)
 	h.mu.Unlock()

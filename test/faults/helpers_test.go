@@ -20,6 +20,7 @@ import (
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil"
 )
 
 var nsCounter atomic.Int32
@@ -35,20 +36,8 @@ func newNamespace(prefix string) string {
 // harness's managers are gone.
 func (h *harness) issuer(name string, owner cfv1.TokenOwner, accountID, parent string) {
 	secret := name + "-parent"
-	Expect(k8sClient.Create(suiteCtx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: secret, Namespace: operatorNamespace},
-		Data:       map[string][]byte{"api-token": []byte(parent)},
-	})).To(Succeed())
-	iss := &cfv1.ClusterTokenIssuer{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: cfv1.ClusterTokenIssuerSpec{IssuerSpec: cfv1.IssuerSpec{
-			APITokenSecretRef:  &cfv1.SecretKeyRef{Name: secret},
-			AccountID:          accountID,
-			TokenOwner:         owner,
-			AllowedZones:       []string{"*"},
-			AllowedPermissions: []string{"*"},
-		}},
-	}
+	Expect(k8sClient.Create(suiteCtx, testutil.ParentSecret(operatorNamespace, secret, parent))).To(Succeed())
+	iss := testutil.OpenClusterIssuer(name, secret, accountID, owner)
 	Expect(k8sClient.Create(suiteCtx, iss)).To(Succeed())
 	DeferCleanup(func() {
 		removeAllTokens()
@@ -79,10 +68,8 @@ func removeAllTokens() {
 }
 
 func waitIssuerReady(name string) {
-	Eventually(func(g Gomega) {
-		iss := &cfv1.ClusterTokenIssuer{}
-		g.Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Name: name}, iss)).To(Succeed())
-		g.Expect(meta.IsStatusConditionTrue(iss.Status.Conditions, cfv1.ConditionReady)).To(BeTrue(), "%+v", iss.Status.Conditions)
+	Eventually(func() error {
+		return testutil.ClusterIssuerReady(suiteCtx, k8sClient, name)
 	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 }
 

@@ -19,24 +19,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil"
 )
 
 const operatorNamespace = "cloudflare-token-operator"
 
 var (
-	testEnv   *envtest.Environment
+	testEnv   *testutil.Env
 	restCfg   *rest.Config
 	k8sClient client.Client
-	scheme    = runtime.NewScheme()
+	scheme    *runtime.Scheme
 	suiteCtx  context.Context
 	cancel    context.CancelFunc
 	started   = time.Now()
@@ -56,18 +53,12 @@ var _ = BeforeSuite(func() {
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(level),
 		zap.StacktraceLevel(zapcore.PanicLevel)))
 	suiteCtx, cancel = context.WithCancel(context.Background())
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(cfv1.AddToScheme(scheme)).To(Succeed())
-
 	var err error
-	testEnv, err = testutil.NewEnvironment()
+	testEnv, err = testutil.StartEnv()
 	Expect(err).NotTo(HaveOccurred())
-	restCfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
+	restCfg, scheme = testEnv.Config, testEnv.Scheme
 	// The suite's own client is generous: hundreds of objects are created and read at once.
-	fast := rest.CopyConfig(restCfg)
-	fast.QPS, fast.Burst = 500, 1000
-	k8sClient, err = client.New(fast, client.Options{Scheme: scheme})
+	k8sClient, err = testEnv.NewClient(testutil.QPS(500, 1000))
 	Expect(err).NotTo(HaveOccurred())
 	Expect(k8sClient.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
 	summary.start()
@@ -78,9 +69,7 @@ var _ = AfterSuite(func() {
 	if cancel != nil {
 		cancel()
 	}
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
-	}
+	Expect(testEnv.Stop()).To(Succeed())
 })
 
 // summary collects the figures each spec reports, for the note.
