@@ -120,7 +120,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (Binaries, error
 		return b, err
 	}
 
-	assets, err := AssetsDir(root)
+	assetsDir, err := AssetsDir(root)
 	if err != nil {
 		if os.Getenv("KUBEBUILDER_ASSETS") != "" {
 			return b, err
@@ -129,12 +129,12 @@ func Build(ctx context.Context, root string, opts BuildOptions) (Binaries, error
 		if err := makeTarget(ctx, root, out, "envtest"); err != nil {
 			return b, err
 		}
-		if assets, err = AssetsDir(root); err != nil {
+		if assetsDir, err = AssetsDir(root); err != nil {
 			return b, err
 		}
 	}
-	b.AssetsDir = assets
-	b.Kubectl = filepath.Join(assets, "kubectl")
+	b.AssetsDir = assetsDir
+	b.Kubectl = filepath.Join(assetsDir, "kubectl")
 
 	err = b.buildKustomize(ctx, opts, out)
 	return b, err

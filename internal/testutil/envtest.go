@@ -43,14 +43,14 @@ func NewScheme() (*k8sruntime.Scheme, error) {
 
 // NewEnvironment returns an envtest environment with the operator's CRDs, on the project's binaries.
 func NewEnvironment() (*envtest.Environment, error) {
-	assets, err := AssetsDir()
+	dir, err := AssetsDir()
 	if err != nil {
 		return nil, err
 	}
 	return &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
+		BinaryAssetsDirectory: dir,
 	}, nil
 }
 

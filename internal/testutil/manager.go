@@ -43,7 +43,7 @@ func ManagerOptions(scheme *k8sruntime.Scheme, intercept func() interceptor.Func
 // Manager is the operator's controllers running in-process, as one manager process would run them.
 type Manager struct {
 	ctrl.Manager
-	ctx    context.Context //nolint:containedctx // the manager's whole life, cancelled by Cancel and Stop
+	ctx    context.Context // the manager's whole life, cancelled by Cancel and Stop
 	cancel context.CancelFunc
 	done   chan struct{}
 }
