@@ -22,15 +22,12 @@ import (
 // ServiceAccount token belongs to and its RBAC (a ClusterRole like config/rbac's metrics-reader) what they
 // may read.
 func TestFilterOnTheAPIServer(t *testing.T) {
-	env, err := testutil.NewEnvironment()
+	env, err := testutil.StartEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting the control plane: %v", err)
-	}
 	t.Cleanup(func() { _ = env.Stop() })
+	cfg := env.Config
 	ctx := t.Context()
 	admin := kubernetes.NewForConfigOrDie(cfg)
 
