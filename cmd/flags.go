@@ -22,16 +22,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
 )
 
 const (
-	// defaultCloudflareAPIURL is Cloudflare's v4 API.
-	defaultCloudflareAPIURL = "https://api.cloudflare.com/client/v4"
-	// defaultAPIRequestsPer5m stays below Cloudflare's global limit of 1200 requests per 5 minutes.
-	defaultAPIRequestsPer5m = 1000
-	// defaultMaxConcurrentReconciles of the CloudflareToken controller: reconciles mostly wait on Cloudflare.
-	defaultMaxConcurrentReconciles = 4
 	// fallbackOperatorNamespace is used when neither --operator-namespace nor POD_NAMESPACE is set.
 	fallbackOperatorNamespace = "cloudflare-token-operator"
 	// podNamespaceEnv is set from the Pod's metadata.namespace by config/manager/manager.yaml.
@@ -81,9 +76,6 @@ type managerFlags struct {
 	metricsCertPath      string
 	metricsCertName      string
 	metricsCertKey       string
-	webhookCertPath      string
-	webhookCertName      string
-	webhookCertKey       string
 	probeAddr            string
 	enableLeaderElection bool
 	leaderElectionNS     string
@@ -119,21 +111,18 @@ func bindFlags(fs *flag.FlagSet, getenv func(string) string) *managerFlags {
 		"Burst of queries to the Kubernetes API server above --kube-api-qps. 0: client-go's default (10).")
 	fs.BoolVar(&f.secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
-	fs.StringVar(&f.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
-	fs.StringVar(&f.webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
-	fs.StringVar(&f.webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
 	fs.StringVar(&f.metricsCertPath, "metrics-cert-path", "",
 		"The directory that contains the metrics server certificate.")
 	fs.StringVar(&f.metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
 	fs.StringVar(&f.metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
 	fs.BoolVar(&f.enableHTTP2, "enable-http2", false,
-		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
+		"If set, HTTP/2 will be enabled for the metrics server.")
 
-	fs.StringVar(&f.operator.CloudflareAPIURL, "cloudflare-api-url", defaultCloudflareAPIURL,
+	fs.StringVar(&f.operator.CloudflareAPIURL, "cloudflare-api-url", cloudflare.DefaultBaseURL,
 		"The base URL of Cloudflare's v4 API.")
 	fs.StringVar(&f.operator.ClusterName, "cluster-name", "",
 		"The name of this cluster in the names of minted tokens (default: the UID of namespace kube-system).")
-	fs.IntVar(&f.operator.APIRequestsPer5m, "api-requests-per-5m", defaultAPIRequestsPer5m,
+	fs.IntVar(&f.operator.APIRequestsPer5m, "api-requests-per-5m", cloudflare.DefaultRequestsPer5m,
 		"Client-side budget of Cloudflare API requests per 5 minutes (Cloudflare allows 1200).")
 	fs.StringVar(&f.operator.OperatorNamespace, "operator-namespace", defaultOperatorNamespace(getenv),
 		"The namespace where the credential Secrets of ClusterTokenIssuers live "+
@@ -142,7 +131,7 @@ func bindFlags(fs *flag.FlagSet, getenv func(string) string) *managerFlags {
 		"How often tokens are checked at Cloudflare (one paged list per parent credential).")
 	fs.DurationVar(&f.operator.OrphanGrace, "orphan-grace", controller.DefaultOrphanGrace,
 		"How old an unrecorded token of this cluster must be before the sweeper revokes it.")
-	fs.IntVar(&f.operator.MaxConcurrentReconciles, "max-concurrent-reconciles", defaultMaxConcurrentReconciles,
+	fs.IntVar(&f.operator.MaxConcurrentReconciles, "max-concurrent-reconciles", controller.DefaultMaxConcurrentReconciles,
 		"How many CloudflareTokens are reconciled at once.")
 	return f
 }

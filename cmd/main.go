@@ -44,7 +44,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	cloudflarev1alpha1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
@@ -82,7 +81,7 @@ func resolveClusterName(ctx context.Context, c client.Reader) (string, error) {
 	return string(ns.UID), nil
 }
 
-// setupControllers registers the reconcilers (and webhooks) with the manager.
+// setupControllers registers the reconcilers and the metrics with the manager.
 func setupControllers(mgr manager.Manager, opts Options) error {
 	rec, err := metrics.Default()
 	if err != nil {
@@ -149,27 +148,6 @@ func run(f *managerFlags) error {
 		})
 	}
 
-	// Initial webhook TLS options
-	webhookTLSOpts := tlsOpts
-	var webhookCertWatcher *certwatcher.CertWatcher
-	if len(f.webhookCertPath) > 0 {
-		setupLog.Info("Initializing webhook certificate watcher using provided certificates",
-			"webhook-cert-path", f.webhookCertPath, "webhook-cert-name", f.webhookCertName,
-			"webhook-cert-key", f.webhookCertKey)
-		var err error
-		webhookCertWatcher, err = certwatcher.New(
-			filepath.Join(f.webhookCertPath, f.webhookCertName),
-			filepath.Join(f.webhookCertPath, f.webhookCertKey),
-		)
-		if err != nil {
-			return fmt.Errorf("initializing webhook certificate watcher: %w", err)
-		}
-		webhookTLSOpts = append(webhookTLSOpts, func(config *tls.Config) {
-			config.GetCertificate = webhookCertWatcher.GetCertificate
-		})
-	}
-	webhookServer := webhook.NewServer(webhook.Options{TLSOpts: webhookTLSOpts})
-
 	// Metrics endpoint is enabled in 'config/default/kustomization.yaml'. The Metrics options configure the server.
 	// More info:
 	// - https://pkg.go.dev/sigs.k8s.io/controller-runtime/pkg/metrics/server
@@ -231,7 +209,6 @@ func run(f *managerFlags) error {
 		Scheme:                  scheme,
 		Cache:                   controller.CacheOptions(),
 		Metrics:                 metricsServerOptions,
-		WebhookServer:           webhookServer,
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.enableLeaderElection,
 		LeaderElectionID:        "cloudflare-token-operator.tokenoperator.dev",
@@ -259,13 +236,6 @@ func run(f *managerFlags) error {
 			return fmt.Errorf("adding metrics certificate watcher to manager: %w", err)
 		}
 	}
-	if webhookCertWatcher != nil {
-		setupLog.Info("Adding webhook certificate watcher to manager")
-		if err := mgr.Add(webhookCertWatcher); err != nil {
-			return fmt.Errorf("adding webhook certificate watcher to manager: %w", err)
-		}
-	}
-
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("setting up health check: %w", err)
 	}

@@ -14,7 +14,8 @@ import (
 	sdkuser "github.com/cloudflare/cloudflare-go/v7/user"
 )
 
-// Cloudflare error codes the operator acts on (see /work/shared/cloudflare-api.md). Codes are read only after
+// Cloudflare error codes the operator acts on (Cloudflare's API reference; cloudflaretest/codes.go records
+// which answer carries which, as observed). Codes are read only after
 // the HTTP status: Cloudflare's own clients disagree on which code comes with which status (a missing token is
 // 404 with code 1000 in Terraform's fixtures, and 1000 elsewhere means a bad credential).
 const (
@@ -26,10 +27,6 @@ const (
 	codeInvalidHeaders    = 6003
 	codeInvalidHeaderAuth = 6111
 	codeRateLimited       = 971
-	// codeQuota is what the fake (cloudflaretest) answers when the owner holds as many tokens as allowed;
-	// Cloudflare documents no code, so messages are matched as well (isQuotaMessage), and an unrecognised
-	// refusal of a create while the owner is at its quota counts too (quota.go).
-	codeQuota = 1005
 	// Codes of a request Cloudflare found malformed: invalid field, malformed JSON, a policy id on create.
 	codeInvalidRequest = 6002
 	codeMalformedJSON  = 6007
@@ -146,7 +143,9 @@ func classOf(status int, codes []int, msg string) (class Class, known bool) {
 		return ClassAuthentication, true
 	case has(codeAuthentication):
 		return ClassPermission, true
-	case has(codeQuota), isQuotaMessage(lower):
+	case isQuotaMessage(lower):
+		// Cloudflare documents no code for a full quota: its message is matched, and an unrecognised refusal
+		// of a create while the owner is at its quota counts too (suspectQuota).
 		return ClassQuota, true
 	case status == http.StatusForbidden && strings.Contains(lower, "requires permission"):
 		// 403 with code 0: "Actor '…' requires permission 'com.cloudflare.api.account.zone.list' to list zones".

@@ -76,7 +76,7 @@ func TestClassificationOfCloudflareAnswers(t *testing.T) {
 		{"unrecognised 403", 403, 4321, "Forbidden for a new reason", nil, ClassPermission, 0},
 		{"rate limited", 429, 971, "Please wait and consider throttling your request speed", retry, ClassRateLimited, 42 * time.Second},
 		{"rate limited no header", 429, 971, "Please wait", nil, ClassRateLimited, defaultRetryAfter},
-		{"quota by code", 400, 1005, "Token quota exceeded", nil, ClassQuota, 0},
+		{"quota by message, whatever the code", 400, 1005, "Token quota exceeded", nil, ClassQuota, 0},
 		{"quota by message", 400, 1234, "You have reached the maximum number of tokens", nil, ClassQuota, 0},
 		{"invalid request", 400, 6002, "name: too long", nil, ClassInvalid, 0},
 		{"server error", 500, 10001, "Internal error", nil, ClassTransient, 0},

@@ -19,8 +19,8 @@ const listPageSize = 50
 // the 500-token account quota.
 const maxListPages = 1000
 
-// maxTokenName is Cloudflare's limit on token names.
-const maxTokenName = 120
+// MaxTokenName is Cloudflare's limit on token names.
+const MaxTokenName = 120
 
 // CreateToken mints a token. If Cloudflare created the token but its answer carries no value, the token is
 // returned with the error so the caller can revoke it.
@@ -69,8 +69,8 @@ func checkSpec(spec TokenSpec) error {
 	switch {
 	case spec.Name == "":
 		return errors.New("token name is empty")
-	case len(spec.Name) > maxTokenName:
-		return fmt.Errorf("token name is %d characters long; Cloudflare allows %d", len(spec.Name), maxTokenName)
+	case len(spec.Name) > MaxTokenName:
+		return fmt.Errorf("token name is %d characters long; Cloudflare allows %d", len(spec.Name), MaxTokenName)
 	case spec.NotBefore != nil && spec.ExpiresOn != nil && !spec.ExpiresOn.After(*spec.NotBefore):
 		return errors.New("expires_on must be after not_before")
 	}

@@ -54,13 +54,12 @@ func (r *CloudflareTokenReconciler) observer() Observer {
 
 // tokenPass is what one reconciliation learns as it goes, step by step.
 type tokenPass struct {
-	tok    *cfv1.CloudflareToken
-	iss    *issuer
-	cl     cloudflare.Client
-	scope  string // scopeHash of the spec as it is now
-	secret *corev1.Secret
-	now    time.Time
-	patch  *statusPatch
+	tok   *cfv1.CloudflareToken
+	iss   *issuer
+	cl    cloudflare.Client
+	scope string // scopeHash of the spec as it is now
+	now   time.Time
+	patch *statusPatch
 	// origins are the clients through which recorded tokens are revoked, by origin (clientForOrigin).
 	origins map[string]*originClient
 }

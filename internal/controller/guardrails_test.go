@@ -146,7 +146,7 @@ func TestRetainedNameIsNotMarked(t *testing.T) {
 		t.Fatal("minted name does not parse")
 	}
 	got := retainedName(name)
-	if _, ok := ParseTokenName(got); ok || len(got) > maxTokenName {
+	if _, ok := ParseTokenName(got); ok || len(got) > cloudflare.MaxTokenName {
 		t.Fatalf("retained name %q still carries the mark or is too long (%d)", got, len(got))
 	}
 }

@@ -34,7 +34,7 @@ const (
 	MintRotateRequest MintReason = "RotateRequested"
 	MintRenewalDue    MintReason = "RenewalDue"
 	MintTokenNotLive  MintReason = "TokenNotLive"
-	MintSecretDrift   MintReason = "SecretLost"
+	MintSecretLost    MintReason = "SecretLost"
 	MintExpired       MintReason = "Expired"
 	// MintOwnerChanged: the issuer now mints for another owner or account than the one holding the token.
 	MintOwnerChanged MintReason = "OwnerChanged"
@@ -63,7 +63,7 @@ func mintReason(tok *cfv1.CloudflareToken, facts tokenFacts, now time.Time) Mint
 	case !facts.live:
 		return MintTokenNotLive
 	case !facts.secretHoldsToken:
-		return MintSecretDrift
+		return MintSecretLost
 	case st.ScopeHash != facts.scopeHash:
 		return MintScopeChanged
 	case facts.ownerChanged:

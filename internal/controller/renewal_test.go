@@ -70,7 +70,7 @@ func TestMintReason(t *testing.T) {
 		{"one second before renewal", current(), live, t0.Add(30*time.Minute - time.Second), MintNone},
 		{"expired", current(), live, t0.Add(time.Hour), MintExpired},
 		{"revoked out of band", current(), tokenFacts{scopeHash: "s1", secretHoldsToken: true}, t0, MintTokenNotLive},
-		{"secret lost", current(), tokenFacts{scopeHash: "s1", live: true}, t0, MintSecretDrift},
+		{"secret lost", current(), tokenFacts{scopeHash: "s1", live: true}, t0, MintSecretLost},
 		{"scope changed", current(), tokenFacts{scopeHash: "s2", live: true, secretHoldsToken: true}, t0, MintScopeChanged},
 		{"new rotate value", current(annotate("x")), live, t0, MintRotateRequest},
 		{"rotate value already handled", current(annotate("x"), func(tok *cfv1.CloudflareToken) { tok.Status.LastRotateRequest = "x" }), live, t0, MintNone},

@@ -46,6 +46,8 @@ const (
 	DefaultDriftInterval  = 10 * time.Minute
 	DefaultVerifyInterval = time.Hour
 	DefaultOrphanGrace    = 30 * time.Minute
+	// DefaultMaxConcurrentReconciles of the CloudflareToken controller: reconciles mostly wait on Cloudflare.
+	DefaultMaxConcurrentReconciles = 4
 )
 
 // CacheOptions keeps only the metadata of Secrets with the operator's label in the cache, never their data
@@ -86,7 +88,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		cfg.OrphanGrace = DefaultOrphanGrace
 	}
 	if cfg.MaxConcurrentReconciles <= 0 {
-		cfg.MaxConcurrentReconciles = 4
+		cfg.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
 	}
 	factory := cloudflare.NewFactory(cloudflare.FactoryOptions{
 		RequestsPer5m: cfg.APIRequestsPer5m, Now: cfg.Now, Metrics: cfg.Metrics, HTTPClient: cfg.HTTPClient})

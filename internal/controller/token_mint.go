@@ -38,13 +38,13 @@ func (r *CloudflareTokenReconciler) observeToken(ctx context.Context, p *tokenPa
 	if o, now := st.MintedBy, originOf(p.iss); o != nil && (o.Owner != now.Owner || o.AccountID != now.AccountID) {
 		facts.ownerChanged = true
 	}
-	// Read around the cache, which holds Secrets' metadata only (secret_cache.go): one small GET per pass.
+	// From the API server: the cache holds Secrets' metadata only (secret_cache.go), not the value whose
+	// digest holdsToken compares.
 	sec, err := readSecret(ctx, r.APIReader, p.tok)
 	if err != nil {
 		return facts, err
 	}
 	facts.secretHoldsToken = holdsToken(sec, p.tok, st.TokenID)
-	p.secret = sec
 	issuedAt := p.now
 	if st.IssuedAt != nil {
 		issuedAt = st.IssuedAt.Time

@@ -96,8 +96,9 @@ func holdsToken(sec *corev1.Secret, tok *cfv1.CloudflareToken, tokenID string) b
 	return ok && sec.Annotations[annotationChecksum] == d && extraKeysCurrent(sec, tok)
 }
 
-// readSecret reads the token's Secret (callers pass the API reader: the cache holds Secrets' metadata
-// only). It returns nil when there is none.
+// readSecret GETs the token's Secret through r, which must read around the cache (the manager's API reader):
+// the cache holds Secrets' metadata only, and a stale copy could overwrite or adopt the wrong value. Each
+// call is one request. It returns nil when there is no such Secret.
 func readSecret(ctx context.Context, r client.Reader, tok *cfv1.CloudflareToken) (*corev1.Secret, error) {
 	sec := &corev1.Secret{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: tok.Namespace, Name: secretName(tok)}, sec)

@@ -98,8 +98,9 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 	logf.FromContext(ctx).Info("reconcile failed", "reason", reason, "error", msg, "attempt", st.FailedAttempts)
 	ref, refused := asRefusal(err)
 	readyStatus := metav1.ConditionFalse
-	if !refused && r.stillServing(tok, p.now) {
-		// The Secret still holds a live token of the declared scope: consumers are fine for now.
+	if !refused && stillServing(tok, p.now) {
+		// The recorded token is unexpired and was minted for this generation: consumers are likely fine
+		// for now (this pass may have failed before it could check the Secret or Cloudflare's list).
 		readyStatus = metav1.ConditionTrue
 		msg = readyMessage(tok) + "; but: " + msg
 	}
@@ -150,8 +151,10 @@ func failureRequeue(err error, backoff time.Duration) (res ctrl.Result, terminal
 	return ctrl.Result{RequeueAfter: backoff}, false
 }
 
-// stillServing is true while the recorded token is unexpired and of the declared scope.
-func (r *CloudflareTokenReconciler) stillServing(tok *cfv1.CloudflareToken, now time.Time) bool {
+// stillServing is true while the recorded token is unexpired and status was last written Ready for the
+// current generation. It reads status only: it proves neither that the Secret still holds the token nor
+// that Cloudflare still lists it.
+func stillServing(tok *cfv1.CloudflareToken, now time.Time) bool {
 	st := &tok.Status
 	return st.TokenID != "" && st.ExpiresAt != nil && now.Before(st.ExpiresAt.Time) &&
 		st.ObservedGeneration == tok.Generation

@@ -15,6 +15,12 @@ import (
 // blockedTLDs are the top-level domains whose DNS records Cloudflare will not edit through the API.
 var blockedTLDs = []string{".cf", ".ga", ".gq", ".ml", ".tk"}
 
+// tldList reads blockedTLDs as prose: ".cf, .ga, .gq, .ml and .tk".
+func tldList() string {
+	last := len(blockedTLDs) - 1
+	return strings.Join(blockedTLDs[:last], ", ") + " and " + blockedTLDs[last]
+}
+
 // zonesOnBlockedTLDs are the declared zones (names) under a blocked TLD.
 func zonesOnBlockedTLDs(spec *cfv1.CloudflareTokenSpec) []string {
 	var out []string
@@ -40,8 +46,8 @@ func (r *CloudflareTokenReconciler) reportBlockedTLDs(_ context.Context, p *toke
 		meta.RemoveStatusCondition(&tok.Status.Conditions, cfv1.ConditionDNSEditable)
 		return nil
 	}
-	msg := fmt.Sprintf("spec.zones: Cloudflare refuses DNS record edits through the API for .cf, .ga, .gq, .ml and .tk zones (%s); "+
-		"the token is minted, but cert-manager DNS-01 will fail there", strings.Join(blocked, ", "))
+	msg := fmt.Sprintf("spec.zones: Cloudflare refuses DNS record edits through the API for %s zones (%s); "+
+		"the token is minted, but cert-manager DNS-01 will fail there", tldList(), strings.Join(blocked, ", "))
 	old := meta.FindStatusCondition(tok.Status.Conditions, cfv1.ConditionDNSEditable)
 	meta.SetStatusCondition(&tok.Status.Conditions, metav1.Condition{Type: cfv1.ConditionDNSEditable,
 		Status: metav1.ConditionFalse, Reason: "BlockedTLD", Message: msg, ObservedGeneration: tok.Generation})

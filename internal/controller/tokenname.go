@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
 
 // Token names at Cloudflare are the operator's memory of last resort: a token created but never recorded
@@ -20,7 +22,6 @@ const (
 	tokenNamePrefix = "cfto:"
 	// retainedPrefix goes before the name of a token handed over by deletionPolicy Retain.
 	retainedPrefix = "retained "
-	maxTokenName   = 120 // Cloudflare's limit
 )
 
 var tokenNameRE = regexp.MustCompile(`^cfto:([0-9a-f]{8}):([0-9a-f-]{36}):([0-9]+)(?: |$)`)
@@ -46,10 +47,10 @@ func (n TokenName) Format(namespace, name string) string {
 
 // truncateName cuts a name to Cloudflare's limit without splitting a character.
 func truncateName(s string) string {
-	if len(s) <= maxTokenName {
+	if len(s) <= cloudflare.MaxTokenName {
 		return s
 	}
-	s = s[:maxTokenName]
+	s = s[:cloudflare.MaxTokenName]
 	for !utf8.ValidString(s) {
 		s = s[:len(s)-1]
 	}
