@@ -31,8 +31,10 @@ var _ = Describe("crash safety", Serial, func() {
 	It("adopts the token the Secret holds when the status write after minting fails", func() {
 		ns := newNamespace()
 		var failures atomic.Int32
+		var lost atomic.Value // the id of the token whose status write was lost
 		setIntercept(interceptor.Funcs{SubResourcePatch: func(ctx context.Context, cl client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
 			if t, ok := obj.(*cfv1.CloudflareToken); ok && t.Namespace == ns && t.Status.TokenID != "" && failures.Add(1) <= 1 {
+				lost.Store(t.Status.TokenID)
 				return errors.New("killed before the status write")
 			}
 			return cl.SubResource(sub).Patch(ctx, obj, p, opts...)
@@ -41,6 +43,8 @@ var _ = Describe("crash safety", Serial, func() {
 		Expect(k8sClient.Create(suiteCtx, tok)).To(Succeed())
 		tok = waitReady(client.ObjectKeyFromObject(tok))
 		Expect(failures.Load()).To(BeNumerically(">=", 1))
+		// Adopted, not revoked and minted again: the token status records is the one whose record was lost.
+		Expect(tok.Status.TokenID).To(Equal(lost.Load()))
 		live := liveTokensOf(tok)
 		Expect(live).To(HaveLen(1))
 		Expect(live[0].ID).To(Equal(tok.Status.TokenID))
