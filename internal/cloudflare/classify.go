@@ -42,7 +42,7 @@ const maxMessageLen = 300
 // classify turns an error from the SDK, the transport or the budget into a classified *Error for op. It
 // never copies the SDK's own error text, which embeds the request; the message is built from Cloudflare's
 // code and message only, with every value in redact scrubbed out.
-func classify(op string, err error, redact ...string) error {
+func classify(op Op, err error, redact ...string) error {
 	if err == nil {
 		return nil
 	}
@@ -83,7 +83,7 @@ func transportMessage(err error) string {
 	return "cannot talk to Cloudflare: " + err.Error()
 }
 
-func classifyAPI(op string, api *sdkuser.Error, redact []string) *Error {
+func classifyAPI(op Op, api *sdkuser.Error, redact []string) *Error {
 	e := &Error{Op: op, HTTPStatus: api.StatusCode}
 	for _, d := range api.Errors {
 		e.Codes = append(e.Codes, int(d.Code))

@@ -41,36 +41,27 @@ func (l *errorLog) report(err error) {
 	if !errors.As(err, &e) || !e.Unrecognised {
 		return
 	}
-	key := fmt.Sprintf("%s|%d|%v", opKind(e.Op), e.HTTPStatus, e.Codes)
+	key := fmt.Sprintf("%s|%d|%v", e.Op, e.HTTPStatus, e.Codes)
 	l.mu.Lock()
 	seen := l.seen[key]
 	l.seen[key] = true
 	l.mu.Unlock()
 	if !seen {
 		l.log.Info("Cloudflare answered with an error the operator does not recognise; classified by its HTTP status",
-			"operation", opKind(e.Op), "httpStatus", e.HTTPStatus, "codes", e.Codes, "message", e.Message, "class", e.Class)
+			"operation", e.Op, "httpStatus", e.HTTPStatus, "codes", e.Codes, "message", e.Message, "class", e.Class)
 	}
-}
-
-// opKind is an operation without the token id it names ("delete token" for "delete token 0123…").
-func opKind(op string) string {
-	fields := strings.Fields(op)
-	if n := len(fields); n > 2 && (fields[0] == "get" || fields[0] == "delete") {
-		fields = fields[:n-1]
-	}
-	return strings.Join(fields, " ")
 }
 
 // classify classifies err for op, scrubbing this client's credential out of the message, and logs an
 // unrecognised answer once.
-func (c *sdkClient) classify(op string, err error) error {
+func (c *sdkClient) classify(op Op, err error) error {
 	out := classify(op, err, c.redact...)
 	c.errLog.report(out)
 	return out
 }
 
 // fail is classify for every call but Verify: a 403 with code 10000 is checked by verifying the credential.
-func (c *sdkClient) fail(ctx context.Context, op string, err error) error {
+func (c *sdkClient) fail(ctx context.Context, op Op, err error) error {
 	return c.confirmDenied(ctx, c.classify(op, err))
 }
 

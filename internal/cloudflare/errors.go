@@ -34,11 +34,31 @@ const (
 	ClassTransient Class = "Transient"
 )
 
+// Op is what the operator was doing when a call failed; the failure policy and its advice switch on it.
+type Op string
+
+const (
+	OpCreateToken             Op = "create token"
+	OpListTokens              Op = "list tokens"
+	OpGetToken                Op = "get token"
+	OpDeleteToken             Op = "delete token"
+	OpRenameToken             Op = "rename token"
+	OpResolvePermissionGroups Op = "resolve permission groups"
+	OpResolveZones            Op = "resolve zones"
+	OpVerify                  Op = "verify credential"
+	OpConfigure               Op = "configure Cloudflare client"
+	// OpReserveToken is no request: the operator's own count of the owner's tokens against Cloudflare's
+	// quota, before a create (its message already says what to do).
+	OpReserveToken Op = "reserve a token"
+)
+
 // Error is a classified Cloudflare failure. Its message never contains a credential or token value.
 type Error struct {
 	Class Class
-	// Op is what the operator was doing ("create token", "list zones").
-	Op string
+	// Op is what the operator was doing.
+	Op Op
+	// Subject is the token id the operation named, if any.
+	Subject string
 	// HTTPStatus is 0 for transport errors.
 	HTTPStatus int
 	// Codes are Cloudflare's error codes, first one first.
@@ -58,11 +78,26 @@ type Error struct {
 	cause error
 }
 
+// withSubject names the token id an operation's error is about.
+func withSubject(err error, id string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	cp := *e
+	cp.Subject = id
+	return &cp
+}
+
 // Unwrap returns the context error behind a canceled or timed-out call, else nil.
 func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
-	s := e.Op + ": " + string(e.Class)
+	s := string(e.Op)
+	if e.Subject != "" {
+		s += " " + e.Subject
+	}
+	s += ": " + string(e.Class)
 	if e.HTTPStatus != 0 {
 		s += fmt.Sprintf(" (HTTP %d", e.HTTPStatus)
 		for _, c := range e.Codes {

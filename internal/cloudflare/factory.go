@@ -71,19 +71,13 @@ type factory struct {
 
 	mu      sync.Mutex
 	budgets map[string]*Budget
-	clients map[clientKey]*clientEntry
-}
-
-type clientKey struct {
-	credential string
-	accountID  string
-	owner      Owner
-	baseURL    string
+	clients map[string]*clientEntry // by ConfigKey
 }
 
 type clientEntry struct {
-	client   *sdkClient
-	lastUsed time.Time
+	client     *sdkClient
+	credential string // CredentialHash: the budget it shares
+	lastUsed   time.Time
 }
 
 // NewFactory returns a Factory whose clients share, per credential, one request budget, and per (credential,
@@ -110,7 +104,7 @@ func NewFactory(opts FactoryOptions) Factory {
 	if opts.Log.GetSink() == nil {
 		opts.Log = ctrllog.Log.WithName("cloudflare")
 	}
-	return &factory{opts: opts, errLog: newErrorLog(opts.Log), budgets: map[string]*Budget{}, clients: map[clientKey]*clientEntry{}}
+	return &factory{opts: opts, errLog: newErrorLog(opts.Log), budgets: map[string]*Budget{}, clients: map[string]*clientEntry{}}
 }
 
 // ClientFor returns the client of cfg. Calling it on every reconcile is cheap and keeps the caches: the same
@@ -121,7 +115,7 @@ func (f *factory) ClientFor(cfg Config) (Client, error) {
 		return nil, err
 	}
 	hash := CredentialHash(cfg.Credential)
-	key := clientKey{credential: hash, accountID: cfg.AccountID, owner: cfg.Owner, baseURL: cfg.BaseURL}
+	key := configKey(cfg)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -138,7 +132,7 @@ func (f *factory) ClientFor(cfg Config) (Client, error) {
 		f.budgets[hash] = b
 	}
 	c := newSDKClient(cfg, hash, b, f.opts, f.errLog)
-	f.clients[key] = &clientEntry{client: c, lastUsed: now}
+	f.clients[key] = &clientEntry{client: c, credential: hash, lastUsed: now}
 	return c, nil
 }
 
@@ -152,7 +146,7 @@ func (f *factory) evictIdle(now time.Time) {
 			delete(f.clients, k)
 			continue
 		}
-		used[k.credential] = true
+		used[e.credential] = true
 	}
 	for h, b := range f.budgets {
 		if !used[h] && b.idleSince(now.Add(-budgetWindow)) {
@@ -161,23 +155,21 @@ func (f *factory) evictIdle(now time.Time) {
 	}
 }
 
+// ConfigKey identifies the token owner a client of cfg talks to: the credential (by digest), owner, account
+// and base URL, normalised as ClientFor normalises them. The factory's clients and caches and the operator's
+// per-owner state (the token inventory) are all keyed by it, so that two spellings of one owner share them.
+func ConfigKey(cfg Config) string { return configKey(normalize(cfg)) }
+
+func configKey(cfg Config) string {
+	return strings.Join([]string{CredentialHash(cfg.Credential), string(cfg.Owner), cfg.AccountID, cfg.BaseURL}, "/")
+}
+
 // normalizeConfig applies defaults and refuses configurations that cannot work, before any request.
 func normalizeConfig(cfg Config) (Config, error) {
 	invalid := func(msg string) (Config, error) {
-		return cfg, &Error{Op: "configure Cloudflare client", Class: ClassInvalid, Message: msg}
+		return cfg, &Error{Op: OpConfigure, Class: ClassInvalid, Message: msg}
 	}
-	// A value read from a file often ends in a newline; Cloudflare refuses such headers (6003).
-	cfg.Credential.APIToken = NewSecret(strings.TrimSpace(cfg.Credential.APIToken.Reveal()))
-	cfg.Credential.APIKey = NewSecret(strings.TrimSpace(cfg.Credential.APIKey.Reveal()))
-	cfg.Credential.Email = strings.TrimSpace(cfg.Credential.Email)
-	cfg.AccountID = strings.TrimSpace(cfg.AccountID)
-	cfg.BaseURL = strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	if cfg.Owner == "" {
-		cfg.Owner = OwnerUser
-	}
+	cfg = normalize(cfg)
 	c := cfg.Credential
 	switch {
 	case cfg.Owner != OwnerUser && cfg.Owner != OwnerAccount:
@@ -192,6 +184,23 @@ func normalizeConfig(cfg Config) (Config, error) {
 		return invalid("account-owned tokens need an account ID")
 	}
 	return cfg, nil
+}
+
+// normalize trims what was read from files and applies the defaults.
+func normalize(cfg Config) Config {
+	// A value read from a file often ends in a newline; Cloudflare refuses such headers (6003).
+	cfg.Credential.APIToken = NewSecret(strings.TrimSpace(cfg.Credential.APIToken.Reveal()))
+	cfg.Credential.APIKey = NewSecret(strings.TrimSpace(cfg.Credential.APIKey.Reveal()))
+	cfg.Credential.Email = strings.TrimSpace(cfg.Credential.Email)
+	cfg.AccountID = strings.TrimSpace(cfg.AccountID)
+	cfg.BaseURL = strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = OwnerUser
+	}
+	return cfg
 }
 
 // CredentialHash identifies a credential without revealing it: the key of budgets and caches, and the label

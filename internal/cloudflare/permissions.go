@@ -23,7 +23,7 @@ func (c *sdkClient) ResolvePermissionGroups(ctx context.Context, refs []string) 
 // ResolvePermissionGroupsScoped is ResolvePermissionGroups where a name found at several scopes resolves to
 // its group of scope preferScope when that exists (else by the default rule). An id always resolves to itself.
 func (c *sdkClient) ResolvePermissionGroupsScoped(ctx context.Context, refs []string, preferScope string) ([]PermissionGroup, error) {
-	const op = "resolve permission groups"
+	const op = OpResolvePermissionGroups
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func groupNames(gs []PermissionGroup) []string {
 
 // permissionGroups returns the cached catalogue, listing it when stale. Account-owned issuers read the
 // account's catalogue (which carries the account's own groups); user-owned ones the user's.
-func (c *sdkClient) permissionGroups(ctx context.Context, op string) ([]PermissionGroup, error) {
+func (c *sdkClient) permissionGroups(ctx context.Context, op Op) ([]PermissionGroup, error) {
 	if gs, ok := c.cache.getGroups(c.now()); ok {
 		return gs, nil
 	}

@@ -13,7 +13,7 @@ import (
 // the token is read first and written back whole (policies without their ids, which an update may not
 // reuse; status, validity and IP condition as they are).
 func (c *sdkClient) RenameToken(ctx context.Context, id, name string) error {
-	const op = "rename token"
+	const op = OpRenameToken
 	if err := checkTokenID(op, id); err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (c *sdkClient) RenameToken(ctx context.Context, id, name string) error {
 	} else {
 		_, err = c.users.Tokens.Update(ctx, id, sdkuser.TokenUpdateParams{Token: body})
 	}
-	return c.classify(op+" "+id, err)
+	return withSubject(c.classify(op, err), id)
 }
 
 // tokenParam is the full-replace body that keeps t as it is but for its name.

@@ -136,7 +136,7 @@ func isRouteParam(prev, seg string) bool {
 }
 
 // ctxErr refuses work on a context that is already done, before a budget slot is spent.
-func ctxErr(ctx context.Context, op string) error {
+func ctxErr(ctx context.Context, op Op) error {
 	if err := ctx.Err(); err != nil {
 		return classify(op, err)
 	}

@@ -25,7 +25,7 @@ const MaxTokenName = 120
 // CreateToken mints a token. If Cloudflare created the token but its answer carries no value, the token is
 // returned with the error so the caller can revoke it.
 func (c *sdkClient) CreateToken(ctx context.Context, spec TokenSpec) (Token, Secret, error) {
-	const op = "create token"
+	const op = OpCreateToken
 	if err := ctxErr(ctx, op); err != nil {
 		return Token{}, Secret{}, err
 	}
@@ -157,7 +157,7 @@ func cloneStrings(s []string) []string {
 // none). The SDK's auto-pager would ask for one more, empty, page every time, and would run every page after
 // the first without the caller's context.
 func (c *sdkClient) ListTokens(ctx context.Context) ([]Token, error) {
-	const op = "list tokens"
+	const op = OpListTokens
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func lastPage(resultInfo string, page int) bool {
 
 // GetToken reads one token; a missing one is ClassNotFound.
 func (c *sdkClient) GetToken(ctx context.Context, id string) (Token, error) {
-	const op = "get token"
+	const op = OpGetToken
 	if err := checkTokenID(op, id); err != nil {
 		return Token{}, err
 	}
@@ -231,7 +231,7 @@ func (c *sdkClient) GetToken(ctx context.Context, id string) (Token, error) {
 		t, err = c.users.Tokens.Get(ctx, id)
 	}
 	if err != nil {
-		return Token{}, c.fail(ctx, op+" "+id, err)
+		return Token{}, withSubject(c.fail(ctx, op, err), id)
 	}
 	return fromShared(t), nil
 }
@@ -239,7 +239,7 @@ func (c *sdkClient) GetToken(ctx context.Context, id string) (Token, error) {
 // DeleteToken revokes a token; a token that is already gone (404) is success, so revocation can be retried
 // blindly after a crash or a lost answer.
 func (c *sdkClient) DeleteToken(ctx context.Context, id string) error {
-	const op = "delete token"
+	const op = OpDeleteToken
 	if err := checkTokenID(op, id); err != nil {
 		return err
 	}
@@ -254,14 +254,14 @@ func (c *sdkClient) DeleteToken(ctx context.Context, id string) error {
 	} else {
 		_, err = c.users.Tokens.Delete(ctx, id)
 	}
-	if err = c.fail(ctx, op+" "+id, err); ClassOf(err) == ClassNotFound {
+	if err = withSubject(c.fail(ctx, op, err), id); ClassOf(err) == ClassNotFound {
 		return nil
 	}
 	return err
 }
 
 // checkTokenID refuses ids that would change the request path (the SDK pastes ids into it unescaped).
-func checkTokenID(op, id string) error {
+func checkTokenID(op Op, id string) error {
 	if id == "" {
 		return &Error{Op: op, Class: ClassInvalid, Message: "empty token id"}
 	}

@@ -11,7 +11,7 @@ import (
 // /user/tokens/verify answers "Invalid API Token" for account-owned tokens), a global API key with GET /user.
 // A token that Cloudflare reports but not as active comes back with its info and a ClassAuthentication error.
 func (c *sdkClient) Verify(ctx context.Context) (CredentialInfo, error) {
-	const op = "verify credential"
+	const op = OpVerify
 	if err := ctxErr(ctx, op); err != nil {
 		return CredentialInfo{}, err
 	}

@@ -15,7 +15,7 @@ const candidatePageSize = 50
 // ResolveZones maps zone names or 32-hex ids to zones, in order. Each reference costs at most one request
 // per CacheTTL; an unknown name costs one more (once per CacheTTL) to suggest candidates.
 func (c *sdkClient) ResolveZones(ctx context.Context, refs []string) ([]Zone, error) {
-	const op = "resolve zones"
+	const op = OpResolveZones
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (c *sdkClient) ResolveZones(ctx context.Context, refs []string) ([]Zone, er
 	return out, nil
 }
 
-func (c *sdkClient) resolveZone(ctx context.Context, op, ref string) (Zone, error) {
+func (c *sdkClient) resolveZone(ctx context.Context, op Op, ref string) (Zone, error) {
 	ref = strings.TrimSpace(ref)
 	byID := isHexID(ref)
 	key := normalizeZoneName(ref)
@@ -57,7 +57,7 @@ func (c *sdkClient) resolveZone(ctx context.Context, op, ref string) (Zone, erro
 	return z, nil
 }
 
-func (c *sdkClient) zoneByID(ctx context.Context, op, id string) (Zone, error) {
+func (c *sdkClient) zoneByID(ctx context.Context, op Op, id string) (Zone, error) {
 	var p sdkzones.ZoneGetParams
 	p.ZoneID.Value, p.ZoneID.Present = id, true
 	res, err := c.zones.Get(ctx, p)
@@ -77,7 +77,7 @@ func (c *sdkClient) zoneByID(ctx context.Context, op, id string) (Zone, error) {
 	return z, nil
 }
 
-func (c *sdkClient) zoneByName(ctx context.Context, op, name string) (Zone, error) {
+func (c *sdkClient) zoneByName(ctx context.Context, op Op, name string) (Zone, error) {
 	var p sdkzones.ZoneListParams
 	p.Name.Value, p.Name.Present = name, true
 	// A page of 5 (Cloudflare's minimum) is plenty: the name filter is an exact match.

@@ -3,7 +3,6 @@ package controller
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
@@ -22,11 +21,11 @@ func credentialAdvice(err error) string {
 	case cloudflare.ClassUnknownKey:
 		return msg + ": the global API key or e-mail is wrong; check the key Secret and spec.email"
 	case cloudflare.ClassQuota:
-		if strings.Contains(msg, "delete unused tokens") {
-			return msg
+		if opOf(err) == cloudflare.OpReserveToken {
+			return msg // the operator's own count: its message names the issuer and what to do
 		}
-		return msg + ": Cloudflare allows 50 tokens per user and 500 per account; delete unused tokens " +
-			"or use an issuer of another owner"
+		return msg + fmt.Sprintf(": Cloudflare allows %d tokens per user and %d per account; delete unused tokens "+
+			"or use an issuer of another owner", cloudflare.UserTokenQuota, cloudflare.AccountTokenQuota)
 	case cloudflare.ClassRateLimited:
 		wait := ""
 		if d := cloudflare.RetryAfterOf(err); d > 0 {
@@ -38,18 +37,27 @@ func credentialAdvice(err error) string {
 	return msg
 }
 
+// opOf is the operation a Cloudflare error happened in ("" for other errors).
+func opOf(err error) cloudflare.Op {
+	var e *cloudflare.Error
+	if errors.As(err, &e) {
+		return e.Op
+	}
+	return ""
+}
+
 // missingPermission names the right the failed operation needs, as Cloudflare's dashboard names it.
 func missingPermission(err error) string {
-	var e *cloudflare.Error
-	if !errors.As(err, &e) {
+	op := opOf(err)
+	switch op {
+	case "":
 		return "a permission"
-	}
-	switch e.Op {
-	case "create token", "list tokens", "get token", "delete token", "resolve permission groups":
-		return `"API Tokens Write" (tokenOwner User) or "Account API Tokens Write" (tokenOwner Account), needed to ` + e.Op
-	case "resolve zones":
+	case cloudflare.OpCreateToken, cloudflare.OpListTokens, cloudflare.OpGetToken, cloudflare.OpDeleteToken,
+		cloudflare.OpRenameToken, cloudflare.OpResolvePermissionGroups:
+		return `"API Tokens Write" (tokenOwner User) or "Account API Tokens Write" (tokenOwner Account), needed to ` + string(op)
+	case cloudflare.OpResolveZones:
 		return `"Zone Read" on the zones the token names, needed to resolve them`
-	case "verify credential":
+	case cloudflare.OpVerify:
 		return `"User Details Read" (a global API key) or a verifiable token, needed to verify it`
 	}
 	return `a permission: it needs "API Tokens Write" (user-owned) or "Account API Tokens Write" (account-owned), ` +

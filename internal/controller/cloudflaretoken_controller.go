@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
 
 // CloudflareTokenReconciler mints, rotates and revokes the token a CloudflareToken declares.
@@ -29,7 +28,6 @@ type CloudflareTokenReconciler struct {
 	Scheme    *runtime.Scheme
 	Recorder  recorder.EventRecorder
 	Issuers   *IssuerLoader
-	Factory   cloudflare.Factory
 	Inventory *Inventory
 	// ClusterHash marks the names of this cluster's tokens (ClusterHash of --cluster-name).
 	ClusterHash string
@@ -56,7 +54,7 @@ func (r *CloudflareTokenReconciler) observer() Observer {
 type tokenPass struct {
 	tok   *cfv1.CloudflareToken
 	iss   *issuer
-	cl    cloudflare.Client
+	conn  connection // to the owner the issuer mints for now
 	scope string // scopeHash of the spec as it is now
 	now   time.Time
 	patch *statusPatch

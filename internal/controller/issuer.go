@@ -27,21 +27,29 @@ type issuer struct {
 	config                cloudflare.Config
 }
 
-// key names the issuer in messages, metrics and events.
-func (i *issuer) key() string {
-	if i.namespace == "" {
-		return i.kind + "/" + i.name
+// key names the issuer in messages, metrics, events and the field index.
+func (i *issuer) key() string { return IssuerKey(i.kind, i.namespace, i.name) }
+
+// IssuerKey names an issuer: Kind/namespace/name for a TokenIssuer, Kind/name for a ClusterTokenIssuer
+// (whose namespace, for a reference from a namespaced resource, is ignored). The one spelling of an issuer.
+func IssuerKey(kind, namespace, name string) string {
+	if kind == cfv1.KindClusterTokenIssuer {
+		return kind + "/" + name
 	}
-	return i.kind + "/" + i.namespace + "/" + i.name
+	return kind + "/" + namespace + "/" + name
+}
+
+// ownerOf is the client's owner for the API's tokenOwner (User when unset).
+func ownerOf(o cfv1.TokenOwner) cloudflare.Owner {
+	if o == cfv1.TokenOwnerAccount {
+		return cloudflare.OwnerAccount
+	}
+	return cloudflare.OwnerUser
 }
 
 // inventoryKey is shared by every issuer that mints through the same credential, owner and account, since
-// they see the same list of tokens at Cloudflare.
-func (i *issuer) inventoryKey() string { return inventoryKeyOf(i.config) }
-
-func inventoryKeyOf(c cloudflare.Config) string {
-	return strings.Join([]string{cloudflare.CredentialHash(c.Credential), string(c.Owner), c.AccountID, c.BaseURL}, "/")
-}
+// they see the same list of tokens at Cloudflare: the factory's own key for the client (cloudflare.ConfigKey).
+func (i *issuer) inventoryKey() string { return cloudflare.ConfigKey(i.config) }
 
 // ready reports the issuer's Ready condition as its controller last set it for its current generation.
 func (i *issuer) ready() (bool, string) {
@@ -61,6 +69,8 @@ type IssuerLoader struct {
 	OperatorNamespace string
 	// BaseURL of Cloudflare's API.
 	BaseURL string
+	// Factory makes the clients (connect).
+	Factory cloudflare.Factory
 }
 
 // loadIssuerObject reads the issuer a CloudflareToken refers to.
@@ -133,12 +143,29 @@ func (l *IssuerLoader) loadCredential(ctx context.Context, iss *issuer) error {
 	if iss.spec.APIKeySecretRef != nil {
 		cred = cloudflare.Credential{APIKey: value, Email: iss.spec.Email}
 	}
-	owner := cloudflare.OwnerUser
-	if iss.spec.TokenOwner == cfv1.TokenOwnerAccount {
-		owner = cloudflare.OwnerAccount
-	}
-	iss.config = cloudflare.Config{BaseURL: l.BaseURL, Credential: cred, AccountID: iss.spec.AccountID, Owner: owner}
+	iss.config = cloudflare.Config{BaseURL: l.BaseURL, Credential: cred, AccountID: iss.spec.AccountID,
+		Owner: ownerOf(iss.spec.TokenOwner)}
 	return nil
+}
+
+// listIssuers reads every ClusterTokenIssuer and the TokenIssuers that opts select (all, or one namespace's).
+func (l *IssuerLoader) listIssuers(ctx context.Context, opts ...client.ListOption) ([]*issuer, error) {
+	var all []*issuer
+	cis := &cfv1.ClusterTokenIssuerList{}
+	if err := l.Client.List(ctx, cis); err != nil {
+		return nil, fmt.Errorf("listing ClusterTokenIssuers: %w", err)
+	}
+	for i := range cis.Items {
+		all = append(all, clusterTokenIssuer(&cis.Items[i]))
+	}
+	tis := &cfv1.TokenIssuerList{}
+	if err := l.Client.List(ctx, tis, opts...); err != nil {
+		return all, fmt.Errorf("listing TokenIssuers: %w", err)
+	}
+	for i := range tis.Items {
+		all = append(all, tokenIssuer(&tis.Items[i]))
+	}
+	return all, nil
 }
 
 // notFoundAsRefusal turns a NotFound into a refusal; other errors pass through wrapped.

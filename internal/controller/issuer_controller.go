@@ -20,19 +20,8 @@ import (
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
 
-// Cloudflare's token quotas.
-const (
-	userTokenQuota    = 50
-	accountTokenQuota = 500
-)
-
 // quotaOf is Cloudflare's limit for the issuer's token owner.
-func quotaOf(iss *issuer) int {
-	if iss.spec.TokenOwner == cfv1.TokenOwnerAccount {
-		return accountTokenQuota
-	}
-	return userTokenQuota
-}
+func quotaOf(iss *issuer) int { return cloudflare.QuotaOf(ownerOf(iss.spec.TokenOwner)) }
 
 // rotationHeadroom is how many of the quota's tokens first mints leave free, so that rotations, which
 // briefly hold two tokens, still fit: one in fifty.
@@ -43,7 +32,6 @@ func rotationHeadroom(quota int) int { return max(1, quota/50) }
 type IssuerReconciler struct {
 	client.Client
 	Issuers   *IssuerLoader
-	Factory   cloudflare.Factory
 	Inventory *Inventory
 	// Kind is TokenIssuer or ClusterTokenIssuer.
 	Kind string
@@ -141,19 +129,19 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer) (ctrl.Result
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cfv1.ConditionReady, Status: status,
 			Reason: reason, Message: msg, ObservedGeneration: gen})
 	}
-	if err := r.Issuers.loadCredential(ctx, iss); err != nil {
-		if ref, ok := asRefusal(err); ok {
-			// The credential Secret is not watched (it is not in the cache): look again soon; it costs no
-			// Cloudflare call.
-			set(metav1.ConditionFalse, ref.Reason, ref.Message)
-			return ctrl.Result{RequeueAfter: time.Minute}, nil
-		}
-		return ctrl.Result{}, err
+	conn, err := r.Issuers.connect(ctx, iss)
+	if ref, ok := asRefusal(err); ok {
+		// The credential Secret is not watched (it is not in the cache): look again soon; it costs no
+		// Cloudflare call.
+		set(metav1.ConditionFalse, ref.Reason, ref.Message)
+		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	}
-	cl, err := r.Factory.ClientFor(iss.config)
+	if err != nil && cloudflare.ClassOf(err) == "" {
+		return ctrl.Result{}, err // reading the Secret failed
+	}
 	var info cloudflare.CredentialInfo
 	if err == nil {
-		info, err = cl.Verify(ctx)
+		info, err = conn.cl.Verify(ctx)
 		st.CredentialExpiresAt = nil
 		if info.ExpiresOn != nil {
 			st.CredentialExpiresAt = timePtr(*info.ExpiresOn)
@@ -168,7 +156,7 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer) (ctrl.Result
 		return ctrl.Result{RequeueAfter: max(cloudflare.RetryAfterOf(err), 30*time.Second)}, nil
 	}
 	st.ObservedGeneration = gen
-	r.checkHardening(ctx, cl, iss, info)
+	r.checkHardening(ctx, conn.cl, iss, info)
 	r.observer().CredentialExpiry(iss.key(), timeOf(st.CredentialExpiresAt))
 	set(metav1.ConditionTrue, "Verified", fmt.Sprintf("the parent credential is valid (%s-owned tokens)", iss.config.Owner))
 	r.reportQuota(iss)

@@ -75,21 +75,21 @@ func (r *IssuerReconciler) usersOf(ctx context.Context, iss *issuer) ([]string, 
 	var out []string
 	for i := range list.Items {
 		t := &list.Items[i]
-		if slices.Contains(issuersUsedBy(t), issuerIndexValue(iss.kind, iss.namespace, iss.name)) {
+		if slices.Contains(issuersUsedBy(t), iss.key()) {
 			out = append(out, t.Namespace+"/"+t.Name)
 		}
 	}
 	return out, nil
 }
 
-// issuersUsedBy are the issuers (issuerIndexValue) a CloudflareToken names or holds tokens of.
+// issuersUsedBy are the issuers (IssuerKey) a CloudflareToken names or holds tokens of.
 func issuersUsedBy(t *cfv1.CloudflareToken) []string {
-	out := []string{issuerIndexValue(t.Spec.IssuerRef.Kind, t.Namespace, t.Spec.IssuerRef.Name)}
+	out := []string{issuerKeyOf(t)}
 	add := func(o *cfv1.TokenOrigin) {
 		if o == nil {
 			return
 		}
-		if v := issuerIndexValue(o.IssuerKind, t.Namespace, o.IssuerName); !slices.Contains(out, v) {
+		if v := IssuerKey(o.IssuerKind, t.Namespace, o.IssuerName); !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}

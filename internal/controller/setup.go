@@ -94,10 +94,10 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		RequestsPer5m: cfg.APIRequestsPer5m, Now: cfg.Now, Metrics: cfg.Metrics, HTTPClient: cfg.HTTPClient})
 	inventory := NewInventory(cfg.DriftInterval, cfg.Now)
 	loader := &IssuerLoader{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		OperatorNamespace: cfg.OperatorNamespace, BaseURL: cfg.CloudflareAPIURL}
+		OperatorNamespace: cfg.OperatorNamespace, BaseURL: cfg.CloudflareAPIURL, Factory: factory}
 
 	for _, kind := range []string{cfv1.KindTokenIssuer, cfv1.KindClusterTokenIssuer} {
-		if err := (&IssuerReconciler{Client: mgr.GetClient(), Issuers: loader, Factory: factory, Inventory: inventory,
+		if err := (&IssuerReconciler{Client: mgr.GetClient(), Issuers: loader, Inventory: inventory,
 			Kind: kind, VerifyInterval: cfg.VerifyInterval, QuotaInterval: cfg.DriftInterval, Now: cfg.Now,
 			Observer: cfg.Observer}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", kind, err)
@@ -106,7 +106,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	drifted := make(chan event.TypedGenericEvent[client.Object], 64)
 	tokens := &CloudflareTokenReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("cloudflare-token-operator"), Issuers: loader, Factory: factory,
+		Recorder: mgr.GetEventRecorder("cloudflare-token-operator"), Issuers: loader,
 		Inventory: inventory, ClusterHash: ClusterHash(cfg.ClusterName), DriftInterval: cfg.DriftInterval,
 		Now: cfg.Now, MaxConcurrent: cfg.MaxConcurrentReconciles, Observer: cfg.Observer,
 		Drifted: drifted,
@@ -114,7 +114,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := tokens.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CloudflareToken controller: %w", err)
 	}
-	sweeper := &OrphanSweeper{Client: mgr.GetClient(), Issuers: loader, Factory: factory, Inventory: inventory,
+	sweeper := &OrphanSweeper{Client: mgr.GetClient(), Issuers: loader, Inventory: inventory,
 		ClusterHash: ClusterHash(cfg.ClusterName), Interval: cfg.DriftInterval, Grace: cfg.OrphanGrace, Now: cfg.Now,
 		Observer: cfg.Observer, Log: mgr.GetLogger().WithName("orphan-sweeper"), Drifted: drifted}
 	if err := mgr.Add(sweeper); err != nil {

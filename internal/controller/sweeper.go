@@ -21,7 +21,6 @@ import (
 type OrphanSweeper struct {
 	Client      client.Client
 	Issuers     *IssuerLoader
-	Factory     cloudflare.Factory
 	Inventory   *Inventory
 	ClusterHash string
 	// Interval between sweeps; each lists every credential's tokens once, 50 to a page.
@@ -72,10 +71,10 @@ func (s *OrphanSweeper) SweepOnce(ctx context.Context) (int, error) {
 	var errs []error
 	sweptAt := s.Now()
 	live := map[string]bool{}
-	for key, c := range clients {
-		tokens, err := s.Inventory.Sweep(ctx, key, c.cl)
+	for _, c := range clients {
+		tokens, err := s.Inventory.Sweep(ctx, c.key, c.cl)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("listing tokens of %s: %w", c.iss.key(), err))
+			errs = append(errs, fmt.Errorf("listing tokens of %s: %w", c.issuer, err))
 			continue
 		}
 		for _, t := range tokens {
@@ -87,13 +86,10 @@ func (s *OrphanSweeper) SweepOnce(ctx context.Context) (int, error) {
 			if !s.isOrphan(t, recorded) {
 				continue
 			}
-			if err := c.cl.DeleteToken(ctx, t.ID); err != nil {
-				errs = append(errs, fmt.Errorf("revoking orphan %s: %w", t.ID, err))
-				s.observer().RevocationFailed(c.iss.key())
+			if err := c.revoke(ctx, s.Inventory, s.observer(), t.ID, "orphan"); err != nil {
+				errs = append(errs, fmt.Errorf("orphan: %w", err))
 				continue
 			}
-			s.Inventory.Forget(key, t.ID)
-			s.observer().Revoked(c.iss.key(), "orphan")
 			s.Log.Info("revoked orphaned token", "tokenID", t.ID, "name", t.Name)
 			revoked++
 		}
@@ -151,54 +147,30 @@ func (s *OrphanSweeper) recorded(ctx context.Context) (recordedTokens, error) {
 		return nil, fmt.Errorf("listing CloudflareTokens: %w", err)
 	}
 	out := recordedTokens{}
-	for _, t := range list.Items {
-		ids := map[string]bool{t.Status.TokenID: true}
-		for _, rt := range t.Status.RetiringTokens {
-			ids[rt.ID] = true
-		}
-		out[t.UID] = ids
+	for i := range list.Items {
+		out[list.Items[i].UID] = recordedIDs(&list.Items[i].Status)
 	}
 	return out, nil
 }
 
-type issuerClient struct {
-	iss *issuer
-	cl  cloudflare.Client
-}
-
 // credentials are the distinct credentials of all issuers whose credential can be read, one client each.
-func (s *OrphanSweeper) credentials(ctx context.Context) (map[string]issuerClient, error) {
-	var all []*issuer
-	cis := &cfv1.ClusterTokenIssuerList{}
-	if err := s.Client.List(ctx, cis); err != nil {
-		return nil, fmt.Errorf("listing ClusterTokenIssuers: %w", err)
+func (s *OrphanSweeper) credentials(ctx context.Context) (map[string]connection, error) {
+	all, err := s.Issuers.listIssuers(ctx)
+	if err != nil {
+		return nil, err
 	}
-	for i := range cis.Items {
-		all = append(all, clusterTokenIssuer(&cis.Items[i]))
-	}
-	tis := &cfv1.TokenIssuerList{}
-	if err := s.Client.List(ctx, tis); err != nil {
-		return nil, fmt.Errorf("listing TokenIssuers: %w", err)
-	}
-	for i := range tis.Items {
-		all = append(all, tokenIssuer(&tis.Items[i]))
-	}
-	out := map[string]issuerClient{}
+	out := map[string]connection{}
 	for _, iss := range all {
 		if ok, _ := iss.ready(); !ok {
 			continue
 		}
-		if err := s.Issuers.loadCredential(ctx, iss); err != nil {
-			continue
-		}
-		if _, seen := out[iss.inventoryKey()]; seen {
-			continue
-		}
-		cl, err := s.Factory.ClientFor(iss.config)
+		conn, err := s.Issuers.connect(ctx, iss)
 		if err != nil {
 			continue
 		}
-		out[iss.inventoryKey()] = issuerClient{iss: iss, cl: cl}
+		if _, seen := out[conn.key]; !seen {
+			out[conn.key] = conn
+		}
 	}
 	return out, nil
 }

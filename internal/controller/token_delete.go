@@ -105,14 +105,10 @@ func (r *CloudflareTokenReconciler) recoverForDeletion(ctx context.Context, p *t
 		return fmt.Errorf("cannot look for the tokens of an unfinished mint without the issuer (restore it, or remove "+
 			"finalizer %s by hand and revoke the tokens in the dashboard): %w", cfv1.FinalizerRevokeTokens, err)
 	}
-	if err := r.Issuers.loadCredential(ctx, iss); err != nil {
+	if p.conn, err = r.Issuers.connect(ctx, iss); err != nil {
 		return err
 	}
-	cl, err := r.Factory.ClientFor(iss.config)
-	if err != nil {
-		return err
-	}
-	p.iss, p.cl = iss, cl
+	p.iss = iss
 	return r.recoverUnrecordedTokens(ctx, p)
 }
 

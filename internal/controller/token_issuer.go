@@ -16,22 +16,15 @@ import (
 
 const issuerIndex = "spec.issuerRef"
 
-func issuerIndexValue(kind, namespace, name string) string {
-	if kind == cfv1.KindClusterTokenIssuer {
-		return kind + "/" + name
-	}
-	return kind + "/" + namespace + "/" + name
-}
-
+// indexIssuer indexes a CloudflareToken by the key (IssuerKey) of the issuer it names.
 func indexIssuer(obj client.Object) []string {
-	tok := obj.(*cfv1.CloudflareToken)
-	return []string{issuerIndexValue(tok.Spec.IssuerRef.Kind, tok.Namespace, tok.Spec.IssuerRef.Name)}
+	return []string{issuerKeyOf(obj.(*cfv1.CloudflareToken))}
 }
 
 // tokensOfIssuer maps an issuer event to the CloudflareTokens that use it.
 func (r *CloudflareTokenReconciler) tokensOfIssuer(kind string) func(context.Context, client.Object) []reconcile.Request {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		key := issuerIndexValue(kind, obj.GetNamespace(), obj.GetName())
+		key := IssuerKey(kind, obj.GetNamespace(), obj.GetName())
 		return r.requestsFor(ctx, client.MatchingFields{issuerIndex: key})
 	}
 }
@@ -78,14 +71,11 @@ func (r *CloudflareTokenReconciler) resolveIssuer(ctx context.Context, p *tokenP
 	if ok, msg := iss.ready(); !ok {
 		return refuse("IssuerNotReady", "%s is not Ready: %s", iss.key(), msg)
 	}
-	if err := r.Issuers.loadCredential(ctx, iss); err != nil {
+	conn, err := r.Issuers.connect(ctx, iss)
+	if err != nil {
 		return err
 	}
-	cl, err := r.Factory.ClientFor(iss.config)
-	if err != nil {
-		return fmt.Errorf("cloudflare client for %s: %w", iss.key(), err)
-	}
-	p.iss, p.cl = iss, cl
+	p.iss, p.conn = iss, conn
 	p.scope = scopeHash(p.tok, iss.spec, iss.accountID)
 	return nil
 }

@@ -49,7 +49,7 @@ func (r *CloudflareTokenReconciler) observeToken(ctx context.Context, p *tokenPa
 	if st.IssuedAt != nil {
 		issuedAt = st.IssuedAt.Time
 	}
-	facts.live, err = r.Inventory.Live(ctx, p.iss.inventoryKey(), p.cl, st.TokenID, issuedAt)
+	facts.live, err = r.Inventory.Live(ctx, p.conn.key, p.conn.cl, st.TokenID, issuedAt)
 	return facts, err
 }
 
@@ -59,7 +59,7 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 	if err := r.ensureSecretIsOurs(ctx, tok); err != nil {
 		return err
 	}
-	scope, err := resolveScope(ctx, p.cl, tok, p.iss)
+	scope, err := resolveScope(ctx, p.conn.cl, tok, p.iss)
 	if err != nil {
 		return err
 	}
@@ -86,17 +86,17 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 	if err := r.recordIntent(ctx, p); err != nil {
 		return err
 	}
-	name := TokenName{Cluster: r.ClusterHash, UID: tok.UID, Serial: st.Serial}.Format(tok.Namespace, tok.Name)
+	name := TokenName{Cluster: r.ClusterHash, UID: tok.UID, Serial: st.Serial}
 	now := r.Now()
 	expires := now.Add(tok.Spec.TTLOrDefault()).Truncate(time.Second)
-	created, value, err := p.cl.CreateToken(ctx, cloudflare.TokenSpec{
-		Name: name, Policies: scope.policies, ExpiresOn: &expires,
+	created, value, err := p.conn.cl.CreateToken(ctx, cloudflare.TokenSpec{
+		Name: name.Format(tok.Namespace, tok.Name), Policies: scope.policies, ExpiresOn: &expires,
 		RequestIP: cloudflare.RequestIP{In: cidrs(scope.sourceRanges.Allow), NotIn: cidrs(scope.sourceRanges.Deny)},
 	})
 	if err != nil {
 		return fmt.Errorf("minting token %d: %w", st.Serial, err)
 	}
-	r.Inventory.Add(p.iss.inventoryKey(), created)
+	r.Inventory.Add(p.conn.key, created)
 	r.observer().Minted(p.iss.key(), reason)
 	if err := writeSecret(ctx, r.Client, r.APIReader, r.Scheme, tok, value, created.ID, expires); err != nil {
 		// The value exists only in this function: a token that cannot be stored is revoked right away
@@ -112,17 +112,28 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 	return nil
 }
 
+// recordCurrent retires the current token and records id, of the given name, minted through p.iss for the
+// spec as it is now: what a mint and an adoption both record.
+func recordCurrent(p *tokenPass, id string, n TokenName, now, issued time.Time, expires *time.Time) {
+	tok, st := p.tok, &p.tok.Status
+	retireCurrent(tok, now)
+	st.TokenID, st.TokenName, st.ScopeHash, st.MintedBy = id, n.Format(tok.Namespace, tok.Name), p.scope, originOf(p.iss)
+	st.IssuedAt = timePtr(issued.Truncate(time.Second))
+	if expires != nil {
+		st.ExpiresAt = timePtr(*expires)
+		st.RenewalTime = timePtr(renewalTime(*expires, tok.Spec.RenewBeforeOrDefault(), fmt.Sprintf("%s/%d", tok.UID, n.Serial)))
+	}
+	st.SecretName = secretName(tok)
+	st.LastRotateRequest = tok.Annotations[cfv1.AnnotationRotate]
+}
+
 // recordMinted moves the current token to the retiring list and records the new one.
-func (r *CloudflareTokenReconciler) recordMinted(p *tokenPass, created cloudflare.Token, name string, expires time.Time,
+func (r *CloudflareTokenReconciler) recordMinted(p *tokenPass, created cloudflare.Token, name TokenName, expires time.Time,
 	scope *desiredScope, now time.Time, reason MintReason) {
 	tok, st := p.tok, &p.tok.Status
 	old := st.TokenID
-	retireCurrent(tok, now)
-	st.TokenID, st.TokenName, st.ScopeHash, st.MintedBy = created.ID, name, p.scope, originOf(p.iss)
-	st.IssuedAt, st.ExpiresAt = timePtr(now.Truncate(time.Second)), timePtr(expires)
-	st.RenewalTime = timePtr(renewalTime(expires, tok.Spec.RenewBeforeOrDefault(), fmt.Sprintf("%s/%d", tok.UID, st.Serial)))
-	st.Zones, st.PermissionGroups, st.SecretName = scope.zones, scope.groups, secretName(tok)
-	st.LastRotateRequest = tok.Annotations[cfv1.AnnotationRotate]
+	recordCurrent(p, created.ID, name, now, now, &expires)
+	st.Zones, st.PermissionGroups = scope.zones, scope.groups
 	if old == "" {
 		r.event(tok, corev1.EventTypeNormal, "Minted", "Mint", "Minted token %s into Secret %s, expiring %s",
 			created.ID, secretName(tok), expires.Format(time.RFC3339))
@@ -141,12 +152,12 @@ func (r *CloudflareTokenReconciler) reserveQuota(ctx context.Context, p *tokenPa
 	if p.tok.Status.TokenID == "" {
 		limit -= rotationHeadroom(quota)
 	}
-	release, held, err := r.Inventory.Reserve(ctx, p.iss.inventoryKey(), p.cl, limit)
+	release, held, err := r.Inventory.Reserve(ctx, p.conn.key, p.conn.cl, limit)
 	if err != nil {
 		return nil, fmt.Errorf("counting tokens against the quota: %w", err)
 	}
 	if release == nil {
-		return nil, &cloudflare.Error{Class: cloudflare.ClassQuota, Op: "reserve a token",
+		return nil, &cloudflare.Error{Class: cloudflare.ClassQuota, Op: cloudflare.OpReserveToken,
 			Message: fmt.Sprintf("%s's owner holds %d of its %d tokens (%d kept free for rotations); delete unused tokens or use another issuer",
 				p.iss.key(), held, quota, quota-limit)}
 	}
@@ -168,9 +179,7 @@ func (r *CloudflareTokenReconciler) ensureSecretIsOurs(ctx context.Context, tok 
 
 // revokeQuietly revokes a token the operator could not record; failure is left to the next pass's recovery.
 func (r *CloudflareTokenReconciler) revokeQuietly(ctx context.Context, p *tokenPass, id string) {
-	if err := p.cl.DeleteToken(ctx, id); err == nil {
-		r.Inventory.Forget(p.iss.inventoryKey(), id)
-	}
+	_ = p.conn.revoke(ctx, r.Inventory, r.observer(), id, "unrecorded")
 }
 
 func cidrs(in []cfv1.CIDR) []string {

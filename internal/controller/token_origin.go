@@ -29,10 +29,8 @@ func originOf(iss *issuer) *cfv1.TokenOrigin {
 // originClient is how a recorded token is reached: a client for the owner that holds it, and whether its
 // credential is the very one that minted the token (only then does "not found" prove it gone).
 type originClient struct {
-	cl        cloudflare.Client
-	key       string // inventory key of cl's owner
-	issuerKey string
-	exact     bool
+	connection
+	exact bool
 }
 
 // clientForOrigin finds the client for a token's origin; nil (and no error) when its issuer no longer
@@ -69,17 +67,14 @@ func (r *CloudflareTokenReconciler) clientForOrigin(ctx context.Context, p *toke
 				cfg.Credential = held
 			}
 		}
-		cfg.Owner, cfg.AccountID = cloudflare.OwnerUser, o.AccountID
-		if o.Owner == cfv1.TokenOwnerAccount {
-			cfg.Owner = cloudflare.OwnerAccount
-		}
+		cfg.Owner, cfg.AccountID = ownerOf(o.Owner), o.AccountID
 		exact = cloudflare.CredentialHash(cfg.Credential) == o.Credential
 	}
-	cl, err := r.Factory.ClientFor(cfg)
+	conn, err := r.Issuers.connectAs(iss, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("cloudflare client for %s: %w", iss.key(), err)
+		return nil, err
 	}
-	oc := &originClient{cl: cl, key: inventoryKeyOf(cfg), issuerKey: iss.key(), exact: exact}
+	oc := &originClient{connection: conn, exact: exact}
 	if p.origins == nil {
 		p.origins = map[string]*originClient{}
 	}
@@ -110,8 +105,8 @@ func (r *CloudflareTokenReconciler) revokeRecorded(ctx context.Context, p *token
 	// A credential other than the minting one must see the token listed before its delete means anything.
 	t, listed, err := r.Inventory.Lookup(ctx, oc.key, oc.cl, id, !oc.exact)
 	if err != nil {
-		r.observer().RevocationFailed(oc.issuerKey)
-		return stranded, fmt.Errorf("revoking token %s through %s: listing the owner's tokens first: %w", id, oc.issuerKey, err)
+		r.observer().RevocationFailed(oc.issuer)
+		return stranded, fmt.Errorf("revoking token %s through %s: listing the owner's tokens first: %w", id, oc.issuer, err)
 	}
 	if listed {
 		if n, ok := ParseTokenName(t.Name); !ok || n.UID != p.tok.UID {
@@ -120,12 +115,9 @@ func (r *CloudflareTokenReconciler) revokeRecorded(ctx context.Context, p *token
 	} else if !oc.exact {
 		return stranded, nil
 	}
-	if err := oc.cl.DeleteToken(ctx, id); err != nil {
-		r.observer().RevocationFailed(oc.issuerKey)
-		return stranded, fmt.Errorf("revoking token %s through %s: %w", id, oc.issuerKey, err)
+	if err := oc.revoke(ctx, r.Inventory, r.observer(), id, why); err != nil {
+		return stranded, err
 	}
-	r.Inventory.Forget(oc.key, id)
-	r.observer().Revoked(oc.issuerKey, why)
 	return revoked, nil
 }
 
@@ -133,19 +125,8 @@ func (r *CloudflareTokenReconciler) revokeRecorded(ctx context.Context, p *token
 // namespace's resources (every ClusterTokenIssuer, the namespace's TokenIssuers): after an issuer's
 // credential was replaced, the old one may still be held by another issuer, and it can revoke what it minted.
 func (r *CloudflareTokenReconciler) credentialHeldElsewhere(ctx context.Context, namespace, digest string) (cloudflare.Credential, bool) {
-	var all []*issuer
-	cis := &cfv1.ClusterTokenIssuerList{}
-	if err := r.List(ctx, cis); err == nil {
-		for i := range cis.Items {
-			all = append(all, clusterTokenIssuer(&cis.Items[i]))
-		}
-	}
-	tis := &cfv1.TokenIssuerList{}
-	if err := r.List(ctx, tis, client.InNamespace(namespace)); err == nil {
-		for i := range tis.Items {
-			all = append(all, tokenIssuer(&tis.Items[i]))
-		}
-	}
+	// What can be listed is searched; a failed list only narrows the search.
+	all, _ := r.Issuers.listIssuers(ctx, client.InNamespace(namespace))
 	for _, iss := range all {
 		if r.Issuers.loadCredential(ctx, iss) == nil && cloudflare.CredentialHash(iss.config.Credential) == digest {
 			return iss.config.Credential, true

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -50,11 +49,9 @@ func (r *CloudflareTokenReconciler) recoverUnrecordedTokens(ctx context.Context,
 			r.adopt(p, t)
 			continue
 		}
-		if err := p.cl.DeleteToken(ctx, t.ID); err != nil {
-			return fmt.Errorf("revoking unrecorded token %s: %w", t.ID, err)
+		if err := p.conn.revoke(ctx, r.Inventory, r.observer(), t.ID, "unrecorded"); err != nil {
+			return fmt.Errorf("unrecorded token: %w", err)
 		}
-		r.Inventory.Forget(p.iss.inventoryKey(), t.ID)
-		r.observer().Revoked(p.iss.key(), "unrecorded")
 		r.event(p.tok, corev1.EventTypeNormal, "RevokedUnrecorded", "Revoke",
 			"Revoked token %s (%s): Cloudflare created it but its value was never stored", t.ID, t.Name)
 	}
@@ -65,14 +62,11 @@ func (r *CloudflareTokenReconciler) recoverUnrecordedTokens(ctx context.Context,
 
 // unrecordedTokens lists the credential's tokens and keeps this resource's that status does not record.
 func (r *CloudflareTokenReconciler) unrecordedTokens(ctx context.Context, p *tokenPass) ([]cloudflare.Token, error) {
-	all, err := r.Inventory.Sweep(ctx, p.iss.inventoryKey(), p.cl)
+	all, err := r.Inventory.Sweep(ctx, p.conn.key, p.conn.cl)
 	if err != nil {
 		return nil, fmt.Errorf("listing tokens to find unrecorded ones: %w", err)
 	}
-	known := map[string]bool{p.tok.Status.TokenID: true}
-	for _, rt := range p.tok.Status.RetiringTokens {
-		known[rt.ID] = true
-	}
+	known := recordedIDs(&p.tok.Status)
 	var out []cloudflare.Token
 	for _, t := range all {
 		n, ok := ParseTokenName(t.Name)
@@ -85,20 +79,11 @@ func (r *CloudflareTokenReconciler) unrecordedTokens(ctx context.Context, p *tok
 
 // adopt records a token found in the Secret as current, retiring the one status had.
 func (r *CloudflareTokenReconciler) adopt(p *tokenPass, t cloudflare.Token) {
-	tok, st := p.tok, &p.tok.Status
-	retireCurrent(tok, p.now)
 	n, _ := ParseTokenName(t.Name)
-	st.TokenID, st.TokenName, st.ScopeHash, st.MintedBy = t.ID, n.Format(tok.Namespace, tok.Name), p.scope, originOf(p.iss)
 	issued := t.IssuedOn
 	if issued.IsZero() {
 		issued = p.now
 	}
-	st.IssuedAt = timePtr(issued.Truncate(time.Second))
-	if t.ExpiresOn != nil {
-		st.ExpiresAt = timePtr(*t.ExpiresOn)
-		st.RenewalTime = timePtr(renewalTime(*t.ExpiresOn, tok.Spec.RenewBeforeOrDefault(), fmt.Sprintf("%s/%d", tok.UID, n.Serial)))
-	}
-	st.SecretName = secretName(tok)
-	st.LastRotateRequest = tok.Annotations[cfv1.AnnotationRotate]
-	r.event(tok, corev1.EventTypeNormal, "Adopted", "Adopt", "Adopted token %s, which the Secret holds but status did not record", t.ID)
+	recordCurrent(p, t.ID, n, p.now, issued, t.ExpiresOn)
+	r.event(p.tok, corev1.EventTypeNormal, "Adopted", "Adopt", "Adopted token %s, which the Secret holds but status did not record", t.ID)
 }

@@ -160,12 +160,9 @@ func stillServing(tok *cfv1.CloudflareToken, now time.Time) bool {
 		st.ObservedGeneration == tok.Generation
 }
 
-// issuerKeyOf names the issuer a token refers to, as issuer.key does.
+// issuerKeyOf names the issuer a token refers to (IssuerKey).
 func issuerKeyOf(tok *cfv1.CloudflareToken) string {
-	if tok.Spec.IssuerRef.Kind == cfv1.KindTokenIssuer {
-		return "TokenIssuer/" + tok.Namespace + "/" + tok.Spec.IssuerRef.Name
-	}
-	return tok.Spec.IssuerRef.Kind + "/" + tok.Spec.IssuerRef.Name
+	return IssuerKey(tok.Spec.IssuerRef.Kind, tok.Namespace, tok.Spec.IssuerRef.Name)
 }
 
 func failureReason(err error) string {

@@ -27,7 +27,7 @@ const maxSwitchTolerance = time.Minute
 func (r *CloudflareTokenReconciler) recordUsage(ctx context.Context, p *tokenPass) error {
 	st := &p.tok.Status
 	if st.TokenID != "" && p.iss != nil {
-		if t, listed := r.Inventory.Peek(p.iss.inventoryKey(), st.TokenID); listed {
+		if t, listed := r.Inventory.Peek(p.conn.key, st.TokenID); listed {
 			st.LastUsedAt = later(st.LastUsedAt, t.LastUsedOn)
 		}
 	}
