@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ import (
 
 // quotaOf is Cloudflare's limit for the issuer's token owner.
 func quotaOf(iss *issuer) int { return cloudflare.QuotaOf(ownerOf(iss.spec.TokenOwner)) }
+
+// issuerRetry is the wait after a failed verification that the failure policy does not lengthen.
+const issuerRetry = 30 * time.Second
 
 // rotationHeadroom is how many of the quota's tokens first mints leave free, so that rotations, which
 // briefly hold two tokens, still fit: one in fifty.
@@ -58,15 +62,21 @@ func (r *IssuerReconciler) observer() Observer {
 
 // Reconcile verifies the credential when the spec changed, when it was never verified, or when the last
 // verification is older than VerifyInterval; otherwise it makes no Cloudflare call.
-func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	iss, err := r.load(ctx, req)
-	if err != nil || iss == nil {
+	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if deleting, err := r.ensureInUseFinalizer(ctx, iss); deleting || err != nil {
 		return ctrl.Result{}, err
 	}
-	base := iss.obj.DeepCopyObject().(client.Object)
+	// Status is written once, when the pass ends, as the CloudflareToken controller writes it.
+	patch := newStatusPatch(iss.obj)
+	defer func() {
+		if perr := patch.apply(ctx, r.Client, iss.obj); perr != nil && !apierrors.IsNotFound(perr) {
+			err = errors.Join(err, fmt.Errorf("writing status: %w", perr))
+		}
+	}()
 	now := r.Now()
 	st := iss.status
 	if wait := r.untilNextVerify(iss, now); wait > 0 {
@@ -77,19 +87,16 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		if r.QuotaInterval > 0 {
 			wait = min(wait, r.QuotaInterval)
 		}
-		return ctrl.Result{RequeueAfter: wait}, r.Status().Patch(ctx, iss.obj, client.MergeFrom(base))
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	res, verr := r.verify(ctx, iss)
-	if verr == nil && meta.IsStatusConditionTrue(st.Conditions, cfv1.ConditionReady) && r.QuotaInterval > 0 {
+	res, err = r.verify(ctx, iss)
+	if err == nil && meta.IsStatusConditionTrue(st.Conditions, cfv1.ConditionReady) && r.QuotaInterval > 0 {
 		// Verified: come back at the quota interval to refresh tokensHeld (the next verification waits for
 		// VerifyInterval all the same).
 		res.RequeueAfter = min(res.RequeueAfter, r.QuotaInterval)
 	}
 	st.LastVerifiedAt = timePtr(now.Truncate(time.Second))
-	if err := r.Status().Patch(ctx, iss.obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
-		return res, fmt.Errorf("writing status: %w", err)
-	}
-	return res, verr
+	return res, err
 }
 
 func (r *IssuerReconciler) load(ctx context.Context, req ctrl.Request) (*issuer, error) {
@@ -130,14 +137,8 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer) (ctrl.Result
 			Reason: reason, Message: msg, ObservedGeneration: gen})
 	}
 	conn, err := r.Issuers.connect(ctx, iss)
-	if ref, ok := asRefusal(err); ok {
-		// The credential Secret is not watched (it is not in the cache): look again soon; it costs no
-		// Cloudflare call.
-		set(metav1.ConditionFalse, ref.Reason, ref.Message)
-		return ctrl.Result{RequeueAfter: time.Minute}, nil
-	}
-	if err != nil && cloudflare.ClassOf(err) == "" {
-		return ctrl.Result{}, err // reading the Secret failed
+	if _, refused := asRefusal(err); err != nil && !refused && cloudflare.ClassOf(err) == "" {
+		return ctrl.Result{}, err // reading the Secret failed: controller-runtime backs off
 	}
 	var info cloudflare.CredentialInfo
 	if err == nil {
@@ -148,12 +149,18 @@ func (r *IssuerReconciler) verify(ctx context.Context, iss *issuer) (ctrl.Result
 		}
 	}
 	if err != nil {
-		reason := failureReason(err)
-		set(metav1.ConditionFalse, reason, credentialAdvice(err))
-		if cloudflare.IsPermanent(err) {
-			return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
+		v := judge(err, issuerRetry)
+		msg := v.message
+		if v.refusal != nil {
+			msg = v.refusal.Message
 		}
-		return ctrl.Result{RequeueAfter: max(cloudflare.RetryAfterOf(err), 30*time.Second)}, nil
+		set(metav1.ConditionFalse, v.reason, msg)
+		if v.terminal {
+			// The credential Secret is not watched (it is not in the cache): look again soon; it costs no
+			// Cloudflare call.
+			return ctrl.Result{RequeueAfter: time.Minute}, nil
+		}
+		return ctrl.Result{RequeueAfter: v.after}, nil
 	}
 	st.ObservedGeneration = gen
 	r.checkHardening(ctx, conn.cl, iss, info)

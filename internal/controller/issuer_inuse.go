@@ -46,13 +46,13 @@ func (r *IssuerReconciler) ensureInUseFinalizer(ctx context.Context, iss *issuer
 		return true, err
 	}
 	if len(users) > 0 {
-		base := obj.DeepCopyObject().(client.Object)
+		patch := newStatusPatch(obj)
 		shown := users[:min(len(users), 10)]
 		meta.SetStatusCondition(&iss.status.Conditions, metav1.Condition{Type: cfv1.ConditionInUse, Status: metav1.ConditionTrue,
 			Reason: "CloudflareTokensRemain", ObservedGeneration: obj.GetGeneration(), Message: fmt.Sprintf(
 				"deletion waits for %d CloudflareToken(s) that use this issuer, so that their tokens can be revoked: %s",
 				len(users), strings.Join(shown, ", "))})
-		return true, r.Status().Patch(ctx, obj, client.MergeFrom(base))
+		return true, patch.apply(ctx, r.Client, obj)
 	}
 	before := obj.DeepCopyObject().(client.Object)
 	controllerutil.RemoveFinalizer(obj, cfv1.FinalizerIssuerInUse)

@@ -24,10 +24,10 @@ func (r *CloudflareTokenReconciler) ensureFinalizer(ctx context.Context, p *toke
 	if err := r.Patch(ctx, p.tok, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("adding finalizer: %w", err)
 	}
-	// The status patch's optimistic lock checks the resourceVersion of its base: move it to the version this
-	// write made, or the pass's own intent record would conflict with it (and every first mint wait a requeue).
-	p.patch.base.ResourceVersion = p.tok.ResourceVersion
-	p.patch.base.Finalizers = p.tok.Finalizers
+	// The status patch's optimistic lock checks the resourceVersion of its base: take the base again from
+	// this write (nothing in status has changed yet: this is the first step), or the pass's own intent record
+	// would conflict with it (and every first mint wait a requeue).
+	p.patch = newStatusPatch(p.tok)
 	return nil
 }
 

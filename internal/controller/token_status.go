@@ -16,30 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
-
-// statusPatch remembers the status as read, so that one merge patch at the end writes what changed.
-type statusPatch struct{ base *cfv1.CloudflareToken }
-
-func newStatusPatch(tok *cfv1.CloudflareToken) *statusPatch {
-	return &statusPatch{base: tok.DeepCopy()}
-}
-
-func (s *statusPatch) apply(ctx context.Context, c client.Client, tok *cfv1.CloudflareToken, opts ...client.MergeFromOption) error {
-	patch := client.MergeFromWithOptions(s.base, opts...)
-	if len(opts) == 0 {
-		// A pass that changed nothing writes nothing: at hundreds of tokens, empty patches add up.
-		if data, err := patch.Data(tok); err == nil && string(data) == "{}" {
-			return nil
-		}
-	}
-	if err := c.Status().Patch(ctx, tok, patch); err != nil {
-		return err
-	}
-	s.base = tok.DeepCopy()
-	return nil
-}
 
 // recordIntent writes the status now, with an optimistic lock: it succeeds only if this pass started from
 // the latest copy, so a pass on a stale cache stops before it mints or revokes.
@@ -89,16 +66,15 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 	tok, st := p.tok, &p.tok.Status
 	st.FailedAttempts++
 	st.LastFailureTime = timePtr(r.Now().Truncate(time.Second))
-	reason, msg := failureReason(err), credentialAdvice(err)
+	v := judge(err, failureBackoff(st.FailedAttempts, string(tok.UID)))
+	reason, msg := v.reason, v.message
 	r.observer().Failed(issuerKeyOf(tok), reason)
-	res, terminal := failureRequeue(err, failureBackoff(st.FailedAttempts, string(tok.UID)))
-	if !terminal {
-		msg += "; next attempt at " + r.Now().Add(res.RequeueAfter).UTC().Format(time.RFC3339)
+	if !v.terminal {
+		msg += "; next attempt at " + r.Now().Add(v.after).UTC().Format(time.RFC3339)
 	}
 	logf.FromContext(ctx).Info("reconcile failed", "reason", reason, "error", msg, "attempt", st.FailedAttempts)
-	ref, refused := asRefusal(err)
 	readyStatus := metav1.ConditionFalse
-	if !refused && stillServing(tok, p.now) {
+	if v.refusal == nil && stillServing(tok, p.now) {
 		// The recorded token is unexpired and was minted for this generation: consumers are likely fine
 		// for now (this pass may have failed before it could check the Secret or Cloudflare's list).
 		readyStatus = metav1.ConditionTrue
@@ -106,10 +82,10 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 	}
 	r.setCondition(tok, cfv1.ConditionReady, readyStatus, reason, msg)
 	switch {
-	case refused:
-		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, ref.Reason, ref.Message)
-		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, ref.Reason, "")
-	case cloudflare.IsPermanent(err):
+	case v.refusal != nil:
+		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, reason, v.refusal.Message)
+		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, reason, "")
+	case v.stalled:
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionTrue, reason, msg)
 		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, reason, "")
 	default:
@@ -119,36 +95,15 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 	if len(st.RetiringTokens) > 0 {
 		// Replaced or withdrawn tokens are revoked on time whatever else fails.
 		wake := max(time.Second, st.RetiringTokens[0].RevokeAt.Sub(r.Now()))
-		if terminal || wake < res.RequeueAfter {
+		if v.terminal || wake < v.after {
 			return ctrl.Result{RequeueAfter: wake}, nil
 		}
 	}
-	if terminal {
+	if v.terminal {
 		// A change to the resource, its issuer or its namespace starts a new pass; nothing else can help.
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}
-	return res, nil
-}
-
-// failureRequeue is when a failed pass runs again; terminal when only a change to what was declared can help.
-func failureRequeue(err error, backoff time.Duration) (res ctrl.Result, terminal bool) {
-	if ref, ok := asRefusal(err); ok {
-		if ref.RetryAfter > 0 {
-			// What would fix it is not watched (a foreign Secret is not in the cache): look again later.
-			return ctrl.Result{RequeueAfter: max(backoff, ref.RetryAfter)}, false
-		}
-		return ctrl.Result{}, true
-	}
-	switch {
-	case cloudflare.ClassOf(err) == cloudflare.ClassQuota:
-		// Only a deletion frees a slot; asking again soon would only cost requests.
-		return ctrl.Result{RequeueAfter: max(backoff, time.Minute)}, false
-	case cloudflare.IsPermanent(err):
-		return ctrl.Result{RequeueAfter: max(backoff, 5*time.Minute)}, false
-	case cloudflare.RetryAfterOf(err) > 0:
-		return ctrl.Result{RequeueAfter: cloudflare.RetryAfterOf(err) + backoff/5}, false
-	}
-	return ctrl.Result{RequeueAfter: backoff}, false
+	return ctrl.Result{RequeueAfter: v.after}, nil
 }
 
 // stillServing is true while the recorded token is unexpired and status was last written Ready for the
@@ -163,16 +118,6 @@ func stillServing(tok *cfv1.CloudflareToken, now time.Time) bool {
 // issuerKeyOf names the issuer a token refers to (IssuerKey).
 func issuerKeyOf(tok *cfv1.CloudflareToken) string {
 	return IssuerKey(tok.Spec.IssuerRef.Kind, tok.Namespace, tok.Spec.IssuerRef.Name)
-}
-
-func failureReason(err error) string {
-	if ref, ok := asRefusal(err); ok {
-		return ref.Reason
-	}
-	if c := cloudflare.ClassOf(err); c != "" {
-		return string(c)
-	}
-	return "Error"
 }
 
 func readyMessage(tok *cfv1.CloudflareToken) string {
