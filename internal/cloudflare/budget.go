@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // budgetWindow is Cloudflare's rate-limit window: 1200 requests per 5 minutes per credential, and going over
@@ -24,9 +26,8 @@ type Budget struct {
 	limit   int
 	window  time.Duration
 	maxWait time.Duration
-	now     func() time.Time
-	// sleep waits for d or until ctx is done; tests replace it to advance a fake clock.
-	sleep func(ctx context.Context, d time.Duration) error
+	// clock tells the time and times the waits (a fake one in tests, which step it).
+	clock clock.Clock
 
 	mu sync.Mutex
 	// stamps holds the times of the requests still inside the window, oldest first, as a queue starting at
@@ -39,24 +40,25 @@ type Budget struct {
 	server serverReading
 }
 
-// NewBudget returns a budget of limit requests per rolling window. now may be nil (time.Now).
-func NewBudget(limit int, window time.Duration, now func() time.Time) *Budget {
+// NewBudget returns a budget of limit requests per rolling window. clk may be nil (the real clock).
+func NewBudget(limit int, window time.Duration, clk clock.Clock) *Budget {
 	if limit <= 0 {
 		limit = 1
 	}
-	if now == nil {
-		now = time.Now
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
-	return &Budget{limit: limit, window: window, maxWait: defaultMaxBudgetWait, now: now, sleep: sleepCtx}
+	return &Budget{limit: limit, window: window, maxWait: defaultMaxBudgetWait, clock: clk}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+// sleep waits for d on the budget's clock, or until ctx is done.
+func (b *Budget) sleep(ctx context.Context, d time.Duration) error {
+	t := b.clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-t.C():
 		return nil
 	}
 }
@@ -79,7 +81,7 @@ func (b *Budget) prune(now time.Time) {
 func (b *Budget) reserve() (wait time.Duration, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.now()
+	now := b.clock.Now()
 	if now.Before(b.blockedUntil) {
 		return b.blockedUntil.Sub(now), false
 	}
@@ -104,7 +106,7 @@ func (b *Budget) Acquire(ctx context.Context) error {
 		if ok {
 			return nil
 		}
-		if wait > b.maxWait || !fitsDeadline(ctx, b.now(), wait) {
+		if wait > b.maxWait || !fitsDeadline(ctx, b.clock.Now(), wait) {
 			return &Error{
 				Class: ClassRateLimited,
 				Message: fmt.Sprintf("request budget for this credential exhausted (the client's own, or what Cloudflare "+
@@ -128,7 +130,7 @@ func fitsDeadline(ctx context.Context, now time.Time, wait time.Duration) bool {
 func (b *Budget) BlockFor(d time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if until := b.now().Add(d); until.After(b.blockedUntil) {
+	if until := b.clock.Now().Add(d); until.After(b.blockedUntil) {
 		b.blockedUntil = until
 	}
 }
@@ -137,7 +139,7 @@ func (b *Budget) BlockFor(d time.Duration) {
 func (b *Budget) Remaining() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.now()
+	now := b.clock.Now()
 	if now.Before(b.blockedUntil) {
 		return 0
 	}

@@ -6,43 +6,30 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
-// fakeClock is a settable clock; its sleep advances it instead of waiting, so no test depends on timing.
-type fakeClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	slept []time.Duration
+// newFakeClock is the tests' clock: time moves only when a test steps it, and a wait on it (the budget's)
+// blocks until then, so no test depends on timing. A call that returns while nobody steps did not wait.
+func newFakeClock() *clocktesting.FakeClock {
+	return clocktesting.NewFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+func newTestBudget(limit int, clk *clocktesting.FakeClock) *Budget {
+	return NewBudget(limit, budgetWindow, clk)
 }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.slept = append(c.slept, d)
-	c.mu.Unlock()
-	c.Advance(d)
-	return nil
-}
-
-func newTestBudget(limit int, clk *fakeClock) *Budget {
-	b := NewBudget(limit, budgetWindow, clk.Now)
-	b.sleep = clk.Sleep
-	return b
+// waitForWaiter returns once something waits on clk.
+func waitForWaiter(t *testing.T, clk *clocktesting.FakeClock) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !clk.HasWaiters() {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing waits on the clock")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func mustAcquire(t *testing.T, b *Budget, n int) {
@@ -68,10 +55,8 @@ func TestBudgetFullWindowReturnsRateLimitedWithRetryAfter(t *testing.T) {
 	if got := RetryAfterOf(err); got != budgetWindow {
 		t.Fatalf("RetryAfter = %s, want %s", got, budgetWindow)
 	}
-	if len(clk.slept) != 0 {
-		t.Fatalf("slept %v for a wait far above maxWait", clk.slept)
-	}
-	clk.Advance(budgetWindow)
+	// It returned without the clock being stepped: it did not wait.
+	clk.Step(budgetWindow)
 	mustAcquire(t, b, 3)
 }
 
@@ -79,13 +64,13 @@ func TestBudgetWindowSlides(t *testing.T) {
 	clk := newFakeClock()
 	b := newTestBudget(3, clk)
 	mustAcquire(t, b, 2) // t0
-	clk.Advance(2 * time.Minute)
+	clk.Step(2 * time.Minute)
 	mustAcquire(t, b, 1) // t0+2m
-	clk.Advance(2 * time.Minute)
+	clk.Step(2 * time.Minute)
 	if got := RetryAfterOf(b.Acquire(context.Background())); got != time.Minute {
 		t.Fatalf("RetryAfter at t0+4m = %s, want 1m (the two t0 requests leave at t0+5m)", got)
 	}
-	clk.Advance(time.Minute + time.Nanosecond)
+	clk.Step(time.Minute + time.Nanosecond)
 	if got := b.Remaining(); got != 2 {
 		t.Fatalf("Remaining at t0+5m = %d, want 2", got)
 	}
@@ -99,12 +84,19 @@ func TestBudgetWaitsWhenTheWaitIsShort(t *testing.T) {
 	clk := newFakeClock()
 	b := newTestBudget(1, clk)
 	mustAcquire(t, b, 1)
-	clk.Advance(budgetWindow - time.Second)
-	if err := b.Acquire(context.Background()); err != nil {
-		t.Fatalf("acquire with a 1s wait: %v", err)
+	clk.Step(budgetWindow - time.Second)
+	done := make(chan error, 1)
+	go func() { done <- b.Acquire(context.Background()) }()
+	waitForWaiter(t, clk)
+	clk.Step(time.Second - time.Nanosecond)
+	select {
+	case err := <-done:
+		t.Fatalf("acquire returned (%v) before its 1s wait was over", err)
+	default:
 	}
-	if len(clk.slept) != 1 || clk.slept[0] != time.Second {
-		t.Fatalf("slept %v, want [1s]", clk.slept)
+	clk.Step(time.Nanosecond)
+	if err := <-done; err != nil {
+		t.Fatalf("acquire with a 1s wait: %v", err)
 	}
 }
 
@@ -112,7 +104,7 @@ func TestBudgetDoesNotWaitPastTheDeadline(t *testing.T) {
 	clk := newFakeClock()
 	b := newTestBudget(1, clk)
 	mustAcquire(t, b, 1)
-	clk.Advance(budgetWindow - time.Second)
+	clk.Step(budgetWindow - time.Second)
 	// The deadline is set on the fake clock's time line: 0.5s away, shorter than the 1s wait.
 	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(500*time.Millisecond))
 	defer cancel()
@@ -120,9 +112,7 @@ func TestBudgetDoesNotWaitPastTheDeadline(t *testing.T) {
 	if ClassOf(err) != ClassRateLimited || RetryAfterOf(err) != time.Second {
 		t.Fatalf("got %v (retry after %s), want RateLimited after 1s", err, RetryAfterOf(err))
 	}
-	if len(clk.slept) != 0 {
-		t.Fatalf("slept %v despite the deadline", clk.slept)
-	}
+	// It returned without the clock being stepped: it did not wait.
 }
 
 func TestBudgetBlockAfter429(t *testing.T) {
@@ -134,12 +124,12 @@ func TestBudgetBlockAfter429(t *testing.T) {
 	if got := b.Remaining(); got != 0 {
 		t.Fatalf("Remaining while blocked = %d, want 0", got)
 	}
-	clk.Advance(10 * time.Second)
+	clk.Step(10 * time.Second)
 	err := b.Acquire(context.Background())
 	if ClassOf(err) != ClassRateLimited || RetryAfterOf(err) != 20*time.Second {
 		t.Fatalf("got %v (retry after %s), want RateLimited for 20s", err, RetryAfterOf(err))
 	}
-	clk.Advance(20 * time.Second)
+	clk.Step(20 * time.Second)
 	mustAcquire(t, b, 1)
 	if got := b.Remaining(); got != 98 {
 		t.Fatalf("Remaining after block = %d, want 98", got)
@@ -176,7 +166,7 @@ func TestBudgetMemoryStaysBounded(t *testing.T) {
 	b := newTestBudget(10, clk)
 	for i := 0; i < 10000; i++ {
 		mustAcquire(t, b, 1)
-		clk.Advance(31 * time.Second) // 10 per 5m: always a slot
+		clk.Step(31 * time.Second) // 10 per 5m: always a slot
 	}
 	if n := len(b.stamps); n > 40 {
 		t.Fatalf("budget holds %d stamps for a limit of 10", n)

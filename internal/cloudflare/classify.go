@@ -39,10 +39,11 @@ const defaultRetryAfter = time.Minute
 // maxMessageLen bounds Cloudflare's message in our errors (they end up in conditions and events).
 const maxMessageLen = 300
 
-// classify turns an error from the SDK, the transport or the budget into a classified *Error for op. It
+// classify turns an error from the SDK, the transport or the budget into a classified *Error for op (now
+// reads a Retry-After date). It
 // never copies the SDK's own error text, which embeds the request; the message is built from Cloudflare's
 // code and message only, with every value in redact scrubbed out.
-func classify(op Op, err error, redact ...string) error {
+func classify(op Op, err error, now time.Time, redact ...string) error {
 	if err == nil {
 		return nil
 	}
@@ -56,7 +57,7 @@ func classify(op Op, err error, redact ...string) error {
 	}
 	var api *sdkuser.Error
 	if errors.As(err, &api) {
-		return classifyAPI(op, api, redact)
+		return classifyAPI(op, api, now, redact)
 	}
 	e := &Error{Op: op, Class: ClassTransient}
 	switch {
@@ -83,7 +84,7 @@ func transportMessage(err error) string {
 	return "cannot talk to Cloudflare: " + err.Error()
 }
 
-func classifyAPI(op Op, api *sdkuser.Error, redact []string) *Error {
+func classifyAPI(op Op, api *sdkuser.Error, now time.Time, redact []string) *Error {
 	e := &Error{Op: op, HTTPStatus: api.StatusCode}
 	for _, d := range api.Errors {
 		e.Codes = append(e.Codes, int(d.Code))
@@ -104,7 +105,7 @@ func classifyAPI(op Op, api *sdkuser.Error, redact []string) *Error {
 	if e.Class == ClassRateLimited {
 		e.RetryAfter = defaultRetryAfter
 		if api.Response != nil {
-			if d, ok := parseRetryAfter(api.Response.Header.Get("Retry-After"), time.Now()); ok {
+			if d, ok := parseRetryAfter(api.Response.Header.Get("Retry-After"), now); ok {
 				e.RetryAfter = d
 			}
 		}

@@ -55,7 +55,7 @@ func (l *errorLog) report(err error) {
 // classify classifies err for op, scrubbing this client's credential out of the message, and logs an
 // unrecognised answer once.
 func (c *sdkClient) classify(op Op, err error) error {
-	out := classify(op, err, c.redact...)
+	out := classify(op, err, c.clock.Now(), c.redact...)
 	c.errLog.report(out)
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
@@ -45,8 +46,8 @@ type FactoryOptions struct {
 	RequestsPer5m int
 	// HTTPClient carries every request (default: a client on http.DefaultTransport).
 	HTTPClient *http.Client
-	// Now is the clock of the budget and the caches (default time.Now).
-	Now func() time.Time
+	// Clock is the clock of the budget, the caches and Retry-After dates (default the real clock).
+	Clock clock.Clock
 	// CacheTTL is how long resolved zones and permission groups are reused (default 10m).
 	CacheTTL time.Duration
 	// RequestTimeout bounds each HTTP request (default 30s).
@@ -89,8 +90,8 @@ func NewFactory(opts FactoryOptions) Factory {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Transport: http.DefaultTransport}
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
 	}
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = DefaultCacheTTL
@@ -119,7 +120,7 @@ func (f *factory) ClientFor(cfg Config) (Client, error) {
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	now := f.opts.Now()
+	now := f.opts.Clock.Now()
 	f.evictIdle(now)
 	if e, ok := f.clients[key]; ok {
 		e.lastUsed = now
@@ -127,7 +128,7 @@ func (f *factory) ClientFor(cfg Config) (Client, error) {
 	}
 	b, ok := f.budgets[hash]
 	if !ok {
-		b = NewBudget(f.opts.RequestsPer5m, budgetWindow, f.opts.Now)
+		b = NewBudget(f.opts.RequestsPer5m, budgetWindow, f.opts.Clock)
 		b.maxWait = f.opts.MaxBudgetWait
 		f.budgets[hash] = b
 	}

@@ -57,12 +57,12 @@ func TestClientForReusesClientsAndKeysByCredentialHash(t *testing.T) {
 
 func TestFactoryForgetsIdleClients(t *testing.T) {
 	clk := newFakeClock()
-	f := NewFactory(FactoryOptions{Now: clk.Now}).(*factory)
+	f := NewFactory(FactoryOptions{Clock: clk}).(*factory)
 	old := Config{Credential: Credential{APIToken: NewSecret("old")}}
 	if _, err := f.ClientFor(old); err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(idleEviction + time.Minute)
+	clk.Step(idleEviction + time.Minute)
 	if _, err := f.ClientFor(Config{Credential: Credential{APIToken: NewSecret("new")}}); err != nil {
 		t.Fatal(err)
 	}

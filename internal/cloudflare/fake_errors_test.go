@@ -146,7 +146,7 @@ func TestFakeClientsOfOneCredentialShareTheBudget(t *testing.T) {
 	fake := newFake(t)
 	ctx := context.Background()
 	clk := newFakeClock()
-	f := NewFactory(FactoryOptions{RequestsPer5m: 3, Now: clk.Now})
+	f := NewFactory(FactoryOptions{RequestsPer5m: 3, Clock: clk})
 	cred := Credential{APIToken: NewSecret(fake.UserParentToken())}
 	a := clientOf(t, f, Config{BaseURL: fake.URL(), Credential: cred})
 	// Another issuer on the same credential: another cache, the same budget.
@@ -173,7 +173,7 @@ func TestFakeClientsOfOneCredentialShareTheBudget(t *testing.T) {
 	if r, ok := a.(interface{ Remaining() int }); !ok || r.Remaining() != 0 {
 		t.Fatalf("Remaining of the exhausted credential is not 0")
 	}
-	clk.Advance(budgetWindow)
+	clk.Step(budgetWindow)
 	if _, err := b.Verify(ctx); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}

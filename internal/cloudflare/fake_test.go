@@ -262,7 +262,7 @@ func TestFakeCaches(t *testing.T) {
 	fake := newFake(t)
 	ctx := context.Background()
 	clk := newFakeClock()
-	f := NewFactory(FactoryOptions{Now: clk.Now, CacheTTL: 10 * time.Minute})
+	f := NewFactory(FactoryOptions{Clock: clk, CacheTTL: 10 * time.Minute})
 	cfg := Config{BaseURL: fake.URL(), Credential: Credential{APIToken: NewSecret(fake.UserParentToken())}}
 	c := clientOf(t, f, cfg)
 	refs := []string{"example.com", fake.ZoneID("example.org")}
@@ -292,7 +292,7 @@ func TestFakeCaches(t *testing.T) {
 		t.Fatalf("cached look-ups made %d requests, want 0", n-before)
 	}
 
-	clk.Advance(10 * time.Minute)
+	clk.Step(10 * time.Minute)
 	if _, err := c.ResolveZones(ctx, []string{"example.com"}); err != nil {
 		t.Fatalf("ResolveZones after TTL: %v", err)
 	}

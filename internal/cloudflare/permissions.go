@@ -122,12 +122,12 @@ func groupNames(gs []PermissionGroup) []string {
 // permissionGroups returns the cached catalogue, listing it when stale. Account-owned issuers read the
 // account's catalogue (which carries the account's own groups); user-owned ones the user's.
 func (c *sdkClient) permissionGroups(ctx context.Context, op Op) ([]PermissionGroup, error) {
-	if gs, ok := c.cache.getGroups(c.now()); ok {
+	if gs, ok := c.cache.getGroups(c.clock.Now()); ok {
 		return gs, nil
 	}
 	c.cache.fetchGroups.Lock()
 	defer c.cache.fetchGroups.Unlock()
-	if gs, ok := c.cache.getGroups(c.now()); ok {
+	if gs, ok := c.cache.getGroups(c.clock.Now()); ok {
 		return gs, nil // fetched by a concurrent caller while we waited
 	}
 	var gs []PermissionGroup
@@ -158,6 +158,6 @@ func (c *sdkClient) permissionGroups(ctx context.Context, op Op) ([]PermissionGr
 			gs = append(gs, pg)
 		}
 	}
-	c.cache.setGroups(gs, c.now().Add(c.ttl))
+	c.cache.setGroups(gs, c.clock.Now().Add(c.ttl))
 	return gs, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v7/option"
 	sdkuser "github.com/cloudflare/cloudflare-go/v7/user"
 	sdkzones "github.com/cloudflare/cloudflare-go/v7/zones"
+	"k8s.io/utils/clock"
 )
 
 // sdkClient implements Client on the official SDK.
@@ -27,7 +28,7 @@ type sdkClient struct {
 	hash    string
 	budget  *Budget
 	metrics Metrics
-	now     func() time.Time
+	clock   clock.PassiveClock
 	ttl     time.Duration
 	// redact lists the credential values, scrubbed from every error message.
 	redact []string
@@ -42,7 +43,7 @@ type sdkClient struct {
 
 func newSDKClient(cfg Config, hash string, b *Budget, fo FactoryOptions, errLog *errorLog) *sdkClient {
 	c := &sdkClient{
-		cfg: cfg, hash: hash, budget: b, metrics: fo.Metrics, now: fo.Now, ttl: fo.CacheTTL,
+		cfg: cfg, hash: hash, budget: b, metrics: fo.Metrics, clock: fo.Clock, ttl: fo.CacheTTL,
 		redact: []string{cfg.Credential.APIToken.Reveal(), cfg.Credential.APIKey.Reveal()},
 		cache:  newLookupCache(), errLog: errLog,
 	}
@@ -73,24 +74,24 @@ func (c *sdkClient) middleware(req *http.Request, next option.MiddlewareNext) (*
 		c.reportBudget()
 		return nil, err
 	}
-	start := c.now()
+	start := c.clock.Now()
 	res, err := next(req)
 	status := 0
 	if res != nil {
 		status = res.StatusCode
 	}
 	if c.metrics != nil {
-		c.metrics.ObserveRequest(routeOf(req.Method, req.URL, c.cfg.BaseURL), status, c.now().Sub(start))
+		c.metrics.ObserveRequest(routeOf(req.Method, req.URL, c.cfg.BaseURL), status, c.clock.Now().Sub(start))
 	}
 	if res != nil {
-		if n, ok := c.budget.ObserveServer(res.Header, c.now()); ok {
+		if n, ok := c.budget.ObserveServer(res.Header, c.clock.Now()); ok {
 			if m, ok := c.metrics.(ServerMetrics); ok {
 				m.ServerRemaining(c.hash, n)
 			}
 		}
 	}
 	if status == http.StatusTooManyRequests {
-		wait, ok := parseRetryAfter(res.Header.Get("Retry-After"), c.now())
+		wait, ok := parseRetryAfter(res.Header.Get("Retry-After"), c.clock.Now())
 		if !ok {
 			wait = defaultRetryAfter
 		}
@@ -138,7 +139,7 @@ func isRouteParam(prev, seg string) bool {
 // ctxErr refuses work on a context that is already done, before a budget slot is spent.
 func ctxErr(ctx context.Context, op Op) error {
 	if err := ctx.Err(); err != nil {
-		return classify(op, err)
+		return classify(op, err, time.Time{}) // a context error: no answer, no Retry-After
 	}
 	return nil
 }

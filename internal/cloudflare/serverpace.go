@@ -69,7 +69,7 @@ func (b *Budget) ObserveServer(h http.Header, now time.Time) (int, bool) {
 func (b *Budget) ServerRemaining() (int, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.server.left(b.now())
+	return b.server.left(b.clock.Now())
 }
 
 // parseRateLimit reads r and t from `Ratelimit: "default";r=50;t=30` (the first list member), or from the

@@ -61,7 +61,7 @@ func TestBudgetPacesByTheServer(t *testing.T) {
 	if n, ok := b.ServerRemaining(); !ok || n != 24 {
 		t.Fatalf("ServerRemaining = %d %v, want 24", n, ok)
 	}
-	clk.Advance(time.Minute)
+	clk.Step(time.Minute)
 	mustAcquire(t, b, 1) // the reading has run out: the next answer brings a new one
 	b.ObserveServer(rateHeaders(5, 10, 0), clk.Now())
 	if err := b.Acquire(context.Background()); ClassOf(err) != ClassRateLimited {

@@ -40,7 +40,7 @@ func (c *sdkClient) resolveZone(ctx context.Context, op Op, ref string) (Zone, e
 	if key == "" {
 		return Zone{}, &Error{Op: op, Class: ClassInvalid, Message: "empty zone reference"}
 	}
-	if z, ok := c.cache.zone(key, c.now()); ok {
+	if z, ok := c.cache.zone(key, c.clock.Now()); ok {
 		return z, nil
 	}
 	var z Zone
@@ -53,7 +53,7 @@ func (c *sdkClient) resolveZone(ctx context.Context, op Op, ref string) (Zone, e
 	if err != nil {
 		return Zone{}, err
 	}
-	c.cache.putZone(z, c.now().Add(c.ttl))
+	c.cache.putZone(z, c.clock.Now().Add(c.ttl))
 	return z, nil
 }
 
@@ -103,7 +103,7 @@ func (c *sdkClient) zoneByName(ctx context.Context, op Op, name string) (Zone, e
 // zoneCandidates lists (one page of) the zones the credential can see, to suggest names. Best effort: a token
 // without account-wide zone rights may be refused an unfiltered list, and that must not fail the lookup.
 func (c *sdkClient) zoneCandidates(ctx context.Context) []string {
-	if names, ok := c.cache.getZoneNames(c.now()); ok {
+	if names, ok := c.cache.getZoneNames(c.clock.Now()); ok {
 		return names
 	}
 	var p sdkzones.ZoneListParams
@@ -117,7 +117,7 @@ func (c *sdkClient) zoneCandidates(ctx context.Context) []string {
 	for _, z := range page.Result {
 		names = append(names, z.Name)
 	}
-	c.cache.setZoneNames(names, c.now().Add(c.ttl))
+	c.cache.setZoneNames(names, c.clock.Now().Add(c.ttl))
 	return names
 }
 

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,7 +34,7 @@ type CloudflareTokenReconciler struct {
 	ClusterHash string
 	// DriftInterval is how often a token's liveness at Cloudflare is checked (by a shared list).
 	DriftInterval time.Duration
-	Now           func() time.Time
+	Clock         clock.PassiveClock
 	MaxConcurrent int
 	Observer      Observer
 	// Drifted carries CloudflareTokens the orphan sweeper found without a live token.
@@ -55,7 +56,7 @@ type tokenPass struct {
 	tok   *cfv1.CloudflareToken
 	iss   *issuer
 	conn  connection // to the owner the issuer mints for now
-	scope string // scopeHash of the spec as it is now
+	scope string     // scopeHash of the spec as it is now
 	now   time.Time
 	patch *statusPatch
 	// origins are the clients through which recorded tokens are revoked, by origin (clientForOrigin).
@@ -87,7 +88,7 @@ func (r *CloudflareTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err := r.Get(ctx, req.NamespacedName, tok); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	pass := &tokenPass{tok: tok, now: r.Now(), patch: newStatusPatch(tok)}
+	pass := &tokenPass{tok: tok, now: r.Clock.Now(), patch: newStatusPatch(tok)}
 	defer func() { res, err = r.finish(ctx, pass, err) }()
 
 	if !tok.DeletionTimestamp.IsZero() {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
 
@@ -13,7 +15,7 @@ import (
 // shared by every CloudflareToken, never by one GET per token per pass.
 type Inventory struct {
 	Interval time.Duration
-	Now      func() time.Time
+	Clock    clock.PassiveClock
 
 	mu    sync.Mutex
 	lists map[string]*tokenList
@@ -27,8 +29,8 @@ type tokenList struct {
 }
 
 // NewInventory returns an empty inventory; the first question about a credential sweeps it.
-func NewInventory(interval time.Duration, now func() time.Time) *Inventory {
-	return &Inventory{Interval: interval, Now: now, lists: map[string]*tokenList{}}
+func NewInventory(interval time.Duration, clk clock.PassiveClock) *Inventory {
+	return &Inventory{Interval: interval, Clock: clk, lists: map[string]*tokenList{}}
 }
 
 func (inv *Inventory) list(key string) *tokenList {
@@ -49,7 +51,7 @@ func (inv *Inventory) Live(ctx context.Context, key string, cl cloudflare.Client
 	l := inv.list(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := inv.Now()
+	now := inv.Clock.Now()
 	if now.Sub(l.sweptAt) >= inv.Interval {
 		if err := l.sweep(ctx, cl, now); err != nil {
 			return false, err
@@ -69,7 +71,7 @@ func (inv *Inventory) Sweep(ctx context.Context, key string, cl cloudflare.Clien
 	l := inv.list(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.sweep(ctx, cl, inv.Now()); err != nil {
+	if err := l.sweep(ctx, cl, inv.Clock.Now()); err != nil {
 		return nil, err
 	}
 	out := make([]cloudflare.Token, 0, len(l.byID))
@@ -86,7 +88,7 @@ func (inv *Inventory) Lookup(ctx context.Context, key string, cl cloudflare.Clie
 	l := inv.list(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now := inv.Now(); fresh || now.Sub(l.sweptAt) >= inv.Interval {
+	if now := inv.Clock.Now(); fresh || now.Sub(l.sweptAt) >= inv.Interval {
 		if err := l.sweep(ctx, cl, now); err != nil {
 			return cloudflare.Token{}, false, err
 		}
@@ -110,9 +112,9 @@ func (inv *Inventory) Reserve(ctx context.Context, key string, cl cloudflare.Cli
 	l := inv.list(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if inv.Now().Sub(l.sweptAt) >= inv.Interval {
+	if inv.Clock.Now().Sub(l.sweptAt) >= inv.Interval {
 		// Tokens deleted or made elsewhere change the count: a stale one could refuse forever.
-		if err := l.sweep(ctx, cl, inv.Now()); err != nil {
+		if err := l.sweep(ctx, cl, inv.Clock.Now()); err != nil {
 			return nil, 0, err
 		}
 	}

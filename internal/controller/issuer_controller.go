@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,7 +45,7 @@ type IssuerReconciler struct {
 	// QuotaInterval is how often status.tokensHeld is refreshed from the inventory between verifications
 	// (the drift interval, at which the inventory is swept); 0 refreshes only when verifying.
 	QuotaInterval time.Duration
-	Now           func() time.Time
+	Clock         clock.PassiveClock
 	Observer      Observer
 }
 
@@ -77,7 +78,7 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 			err = errors.Join(err, fmt.Errorf("writing status: %w", perr))
 		}
 	}()
-	now := r.Now()
+	now := r.Clock.Now()
 	st := iss.status
 	if wait := r.untilNextVerify(iss, now); wait > 0 {
 		// The count comes from the shared inventory (no Cloudflare call); its key needs the credential.

@@ -14,7 +14,9 @@ import (
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
 
-func ranges(allow, deny []cfv1.CIDR) *cfv1.SourceRanges { return &cfv1.SourceRanges{Allow: allow, Deny: deny} }
+func ranges(allow, deny []cfv1.CIDR) *cfv1.SourceRanges {
+	return &cfv1.SourceRanges{Allow: allow, Deny: deny}
+}
 
 // TestEffectiveSourceRanges: the token's own ranges, else the issuer's defaults; the issuer's denials always.
 func TestEffectiveSourceRanges(t *testing.T) {

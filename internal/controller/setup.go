@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,8 +38,9 @@ type Config struct {
 	// HTTPClient carries every Cloudflare request; nil means a client on http.DefaultTransport. Tests wrap
 	// its transport to observe or interrupt requests.
 	HTTPClient *http.Client
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	// Clock is the one clock of the controllers, the sweeper's ticker, the inventory and the Cloudflare
+	// clients (budget, caches, Retry-After); the real clock when nil.
+	Clock clock.WithTicker
 }
 
 // Defaults for Config.
@@ -75,8 +77,8 @@ func CacheOptions() cache.Options {
 
 // Setup registers the CloudflareToken, TokenIssuer and ClusterTokenIssuer reconcilers with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
 	}
 	if cfg.DriftInterval <= 0 {
 		cfg.DriftInterval = DefaultDriftInterval
@@ -91,14 +93,14 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		cfg.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
 	}
 	factory := cloudflare.NewFactory(cloudflare.FactoryOptions{
-		RequestsPer5m: cfg.APIRequestsPer5m, Now: cfg.Now, Metrics: cfg.Metrics, HTTPClient: cfg.HTTPClient})
-	inventory := NewInventory(cfg.DriftInterval, cfg.Now)
+		RequestsPer5m: cfg.APIRequestsPer5m, Clock: cfg.Clock, Metrics: cfg.Metrics, HTTPClient: cfg.HTTPClient})
+	inventory := NewInventory(cfg.DriftInterval, cfg.Clock)
 	loader := &IssuerLoader{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		OperatorNamespace: cfg.OperatorNamespace, BaseURL: cfg.CloudflareAPIURL, Factory: factory}
 
 	for _, kind := range []string{cfv1.KindTokenIssuer, cfv1.KindClusterTokenIssuer} {
 		if err := (&IssuerReconciler{Client: mgr.GetClient(), Issuers: loader, Inventory: inventory,
-			Kind: kind, VerifyInterval: cfg.VerifyInterval, QuotaInterval: cfg.DriftInterval, Now: cfg.Now,
+			Kind: kind, VerifyInterval: cfg.VerifyInterval, QuotaInterval: cfg.DriftInterval, Clock: cfg.Clock,
 			Observer: cfg.Observer}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", kind, err)
 		}
@@ -108,14 +110,14 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("cloudflare-token-operator"), Issuers: loader,
 		Inventory: inventory, ClusterHash: ClusterHash(cfg.ClusterName), DriftInterval: cfg.DriftInterval,
-		Now: cfg.Now, MaxConcurrent: cfg.MaxConcurrentReconciles, Observer: cfg.Observer,
+		Clock: cfg.Clock, MaxConcurrent: cfg.MaxConcurrentReconciles, Observer: cfg.Observer,
 		Drifted: drifted,
 	}
 	if err := tokens.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CloudflareToken controller: %w", err)
 	}
 	sweeper := &OrphanSweeper{Client: mgr.GetClient(), Issuers: loader, Inventory: inventory,
-		ClusterHash: ClusterHash(cfg.ClusterName), Interval: cfg.DriftInterval, Grace: cfg.OrphanGrace, Now: cfg.Now,
+		ClusterHash: ClusterHash(cfg.ClusterName), Interval: cfg.DriftInterval, Grace: cfg.OrphanGrace, Clock: cfg.Clock,
 		Observer: cfg.Observer, Log: mgr.GetLogger().WithName("orphan-sweeper"), Drifted: drifted}
 	if err := mgr.Add(sweeper); err != nil {
 		return fmt.Errorf("adding the orphan sweeper: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
@@ -27,8 +28,9 @@ type OrphanSweeper struct {
 	Interval time.Duration
 	// Grace is how old an unrecorded token must be before it is revoked, so that a mint under way (its
 	// token created, not yet recorded) is never mistaken for an orphan.
-	Grace    time.Duration
-	Now      func() time.Time
+	Grace time.Duration
+	// Clock ticks the sweeps and dates them.
+	Clock    clock.WithTicker
 	Observer Observer
 	Log      logr.Logger
 	// Drifted receives the CloudflareTokens whose recorded token a sweep no longer lists as live, so that
@@ -38,13 +40,13 @@ type OrphanSweeper struct {
 
 // Start sweeps every Interval until ctx ends. It runs on the leader only.
 func (s *OrphanSweeper) Start(ctx context.Context) error {
-	t := time.NewTicker(s.Interval)
+	t := s.Clock.NewTicker(s.Interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 			if n, err := s.SweepOnce(ctx); err != nil {
 				s.Log.Error(err, "orphan sweep incomplete", "revoked", n)
 			} else if n > 0 {
@@ -69,7 +71,7 @@ func (s *OrphanSweeper) SweepOnce(ctx context.Context) (int, error) {
 	}
 	revoked := 0
 	var errs []error
-	sweptAt := s.Now()
+	sweptAt := s.Clock.Now()
 	live := map[string]bool{}
 	for _, c := range clients {
 		tokens, err := s.Inventory.Sweep(ctx, c.key, c.cl)
@@ -137,7 +139,7 @@ func (s *OrphanSweeper) isOrphan(t cloudflare.Token, recorded recordedTokens) bo
 	}
 	// The grace period protects a mint under way; a dead token (expired, disabled, exposed) is never one,
 	// and it holds quota: it goes at once.
-	now := s.Now()
+	now := s.Clock.Now()
 	return !t.IssuedOn.IsZero() && (now.Sub(t.IssuedOn) >= s.Grace || !isLive(t, now))
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 )
@@ -13,7 +14,7 @@ import (
 // never one, and holds quota: it is an orphan at once.
 func TestDeadUnrecordedTokensNeedNoGrace(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	s := &OrphanSweeper{ClusterHash: ClusterHash("here"), Grace: time.Hour, Now: func() time.Time { return now }}
+	s := &OrphanSweeper{ClusterHash: ClusterHash("here"), Grace: time.Hour, Clock: clocktesting.NewFakeClock(now)}
 	ours := TokenName{Cluster: s.ClusterHash, UID: types.UID("0d7c1d52-4ae3-4c5b-9d35-1f1e7b1b6e10"), Serial: 1}.Format("ns", "n")
 	theirs := TokenName{Cluster: ClusterHash("elsewhere"), UID: types.UID("0d7c1d52-4ae3-4c5b-9d35-1f1e7b1b6e11"), Serial: 1}.Format("ns", "n")
 	past := now.Add(-time.Minute)

@@ -87,7 +87,7 @@ func (r *CloudflareTokenReconciler) mint(ctx context.Context, p *tokenPass, reas
 		return err
 	}
 	name := TokenName{Cluster: r.ClusterHash, UID: tok.UID, Serial: st.Serial}
-	now := r.Now()
+	now := r.Clock.Now()
 	expires := now.Add(tok.Spec.TTLOrDefault()).Truncate(time.Second)
 	created, value, err := p.conn.cl.CreateToken(ctx, cloudflare.TokenSpec{
 		Name: name.Format(tok.Namespace, tok.Name), Policies: scope.policies, ExpiresOn: &expires,

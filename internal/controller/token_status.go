@@ -42,7 +42,7 @@ func (r *CloudflareTokenReconciler) finish(ctx context.Context, p *tokenPass, er
 		r.setCondition(tok, cfv1.ConditionReady, metav1.ConditionTrue, "TokenReady", readyMessage(tok))
 		r.setCondition(tok, cfv1.ConditionReconciling, metav1.ConditionFalse, "Succeeded", "")
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, "Succeeded", "")
-		res.RequeueAfter = nextWake(st, r.Now(), r.DriftInterval)
+		res.RequeueAfter = nextWake(st, r.Clock.Now(), r.DriftInterval)
 		if st.ExpiresAt != nil && st.RenewalTime != nil {
 			r.observer().TokenObserved(tok.Namespace, tok.Name, issuerKeyOf(tok), timeOf(st.IssuedAt), timeOf(st.ExpiresAt), timeOf(st.RenewalTime))
 		}
@@ -65,12 +65,12 @@ func (r *CloudflareTokenReconciler) finish(ctx context.Context, p *tokenPass, er
 func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, err error) (ctrl.Result, error) {
 	tok, st := p.tok, &p.tok.Status
 	st.FailedAttempts++
-	st.LastFailureTime = timePtr(r.Now().Truncate(time.Second))
+	st.LastFailureTime = timePtr(r.Clock.Now().Truncate(time.Second))
 	v := judge(err, failureBackoff(st.FailedAttempts, string(tok.UID)))
 	reason, msg := v.reason, v.message
 	r.observer().Failed(issuerKeyOf(tok), reason)
 	if !v.terminal {
-		msg += "; next attempt at " + r.Now().Add(v.after).UTC().Format(time.RFC3339)
+		msg += "; next attempt at " + r.Clock.Now().Add(v.after).UTC().Format(time.RFC3339)
 	}
 	logf.FromContext(ctx).Info("reconcile failed", "reason", reason, "error", msg, "attempt", st.FailedAttempts)
 	readyStatus := metav1.ConditionFalse
@@ -94,7 +94,7 @@ func (r *CloudflareTokenReconciler) failed(ctx context.Context, p *tokenPass, er
 	}
 	if len(st.RetiringTokens) > 0 {
 		// Replaced or withdrawn tokens are revoked on time whatever else fails.
-		wake := max(time.Second, st.RetiringTokens[0].RevokeAt.Sub(r.Now()))
+		wake := max(time.Second, st.RetiringTokens[0].RevokeAt.Sub(r.Clock.Now()))
 		if v.terminal || wake < v.after {
 			return ctrl.Result{RequeueAfter: wake}, nil
 		}

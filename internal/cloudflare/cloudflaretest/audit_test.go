@@ -158,11 +158,11 @@ func TestIncludeExpiredListsOnlyRecentlyExpiredTokens(t *testing.T) {
 	if !list(false) || !list(true) {
 		t.Fatal("an active token is listed either way")
 	}
-	clk.Advance(2 * time.Hour)
+	clk.Step(2 * time.Hour)
 	if list(false) || !list(true) {
 		t.Fatalf("recently expired: listed without the flag %v, with it %v; want false, true", list(false), list(true))
 	}
-	clk.Advance(48 * time.Hour)
+	clk.Step(48 * time.Hour)
 	if list(true) {
 		t.Fatal("a token expired two days ago is listed with include_expired")
 	}
@@ -180,7 +180,7 @@ func TestLastUsedOnIsRecorded(t *testing.T) {
 	if got, _ := parent.User.Tokens.Get(ctx, id); !got.LastUsedOn.IsZero() {
 		t.Fatalf("never used, but last_used_on = %s", got.LastUsedOn)
 	}
-	clk.Advance(time.Minute)
+	clk.Step(time.Minute)
 	if _, err := client(srv, value).Zones.List(ctx, exampleZone()); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestRatelimitHeadersAndTheSharedUserBucket(t *testing.T) {
 		t.Fatalf("Ratelimit %q after one request", got)
 	}
 	_, child := mintUserToken(t, srv, "child", zoneReadPolicy(srv)) // the parent's second request
-	clk.Advance(10 * time.Second)
+	clk.Step(10 * time.Second)
 	for range 3 {
 		if _, err := client(srv, child).Zones.List(ctx, exampleZone()); err != nil {
 			t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v7/option"
 	"github.com/cloudflare/cloudflare-go/v7/shared"
 	"github.com/cloudflare/cloudflare-go/v7/user"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
 )
@@ -88,24 +88,9 @@ func mintUserToken(t *testing.T, srv *cloudflaretest.Server, name string, polici
 	return res.ID, res.Value
 }
 
-// clock is a settable time source for WithClock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock is a settable time source for WithClock (clk.Now); tests move it with Step.
+func newClock() *clocktesting.FakeClock {
+	return clocktesting.NewFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 type sharedPolicy = shared.TokenPolicyParam

@@ -34,7 +34,7 @@ func TestRateLimitBitesAtTheConfiguredNumber(t *testing.T) {
 		t.Fatalf("Retry-After %q, want 60", ra)
 	}
 	// Blocked for the whole window, even after the sliding window would have room again.
-	clk.Advance(30 * time.Second)
+	clk.Step(30 * time.Second)
 	e = asCFError(t, get(), http.StatusTooManyRequests, 971)
 	if ra := e.Response.Header.Get("Retry-After"); ra != "30" {
 		t.Fatalf("Retry-After %q, want 30", ra)
@@ -44,7 +44,7 @@ func TestRateLimitBitesAtTheConfiguredNumber(t *testing.T) {
 		accounts.TokenVerifyParams{AccountID: cloudflare.F(srv.AccountID())}); err != nil {
 		t.Fatalf("other credential: %v", err)
 	}
-	clk.Advance(31 * time.Second)
+	clk.Step(31 * time.Second)
 	if err := get(); err != nil {
 		t.Fatalf("after the block: %v", err)
 	}

@@ -69,7 +69,7 @@ func TestInvalidTokensAreRefused(t *testing.T) {
 	}
 	exp := clk.Now().Add(30 * time.Minute)
 	_, value2 := mintUserTokenExpiring(t, srv, exp)
-	clk.Advance(31 * time.Minute)
+	clk.Step(31 * time.Minute)
 	_, err = client(srv, value2).User.Tokens.Verify(ctx)
 	wantCFError(t, err, 401, 1000)
 	found := false
