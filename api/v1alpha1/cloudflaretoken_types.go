@@ -433,3 +433,16 @@ type CloudflareTokenList struct {
 func init() {
 	SchemeBuilder.Register(&CloudflareToken{}, &CloudflareTokenList{})
 }
+
+// RecordedTokenIDs are the ids of the tokens status records: the current one and the retiring ones. A token
+// of this resource at Cloudflare that is not among them is unrecorded.
+func (s *CloudflareTokenStatus) RecordedTokenIDs() map[string]bool {
+	ids := make(map[string]bool, 1+len(s.RetiringTokens))
+	if s.TokenID != "" {
+		ids[s.TokenID] = true
+	}
+	for _, rt := range s.RetiringTokens {
+		ids[rt.ID] = true
+	}
+	return ids
+}

@@ -16,7 +16,7 @@ import (
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/tokenname"
 )
 
 var nsCounter atomic.Int32
@@ -89,8 +89,8 @@ func getSecret(ns, name string) (*corev1.Secret, error) {
 func liveTokensOf(tok *cfv1.CloudflareToken) []cloudflaretest.TokenInfo {
 	var out []cloudflaretest.TokenInfo
 	for _, t := range fake.Tokens() {
-		n, ok := controller.ParseTokenName(t.Name)
-		if ok && n.UID == tok.UID && n.Cluster == controller.ClusterHash(clusterName) {
+		n, ok := tokenname.Parse(t.Name)
+		if ok && n.UID == tok.UID && n.Cluster == tokenname.ClusterHash(clusterName) {
 			out = append(out, t)
 		}
 	}

@@ -1,3 +1,6 @@
+// Package controller wires the operator's controllers into a manager (Setup) and says what its cache holds
+// (CacheOptions). The controllers live in cloudflaretokens, issuers and sweeper; what they share lives in
+// issuerclient, inventory, tokenname, failure, statuspatch and observe. docs/architecture.md is the map.
 package controller
 
 import (
@@ -15,6 +18,13 @@ import (
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/cloudflaretokens"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/inventory"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/issuerclient"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/issuers"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/observe"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/sweeper"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/tokenname"
 )
 
 // Config is what the reconcilers need from the command line.
@@ -34,7 +44,7 @@ type Config struct {
 	// Metrics receives the Cloudflare client's request observations; may be nil.
 	Metrics cloudflare.Metrics
 	// Observer receives what the controllers do, for metrics; may be nil.
-	Observer Observer
+	Observer observe.Observer
 	// HTTPClient carries every Cloudflare request; nil means a client on http.DefaultTransport. Tests wrap
 	// its transport to observe or interrupt requests.
 	HTTPClient *http.Client
@@ -61,14 +71,14 @@ func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
 			// What the controller watches: the metadata of Secrets with the operator's label.
-			SecretMetadata(): {
+			cloudflaretokens.SecretMetadata(): {
 				Label:     labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue}),
-				Transform: TransformSecretForCache,
+				Transform: cloudflaretokens.TransformSecretForCache,
 			},
 			// Never read through the cache; should anything ever do so, the same selection and transform apply.
 			&corev1.Secret{}: {
 				Label:     labels.SelectorFromSet(labels.Set{cfv1.LabelManagedBy: cfv1.ManagedByValue}),
-				Transform: TransformSecretForCache,
+				Transform: cloudflaretokens.TransformSecretForCache,
 			},
 		},
 		DefaultTransform: cache.TransformStripManagedFields(),
@@ -94,32 +104,32 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	}
 	factory := cloudflare.NewFactory(cloudflare.FactoryOptions{
 		RequestsPer5m: cfg.APIRequestsPer5m, Clock: cfg.Clock, Metrics: cfg.Metrics, HTTPClient: cfg.HTTPClient})
-	inventory := NewInventory(cfg.DriftInterval, cfg.Clock)
-	loader := &IssuerLoader{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+	inv := inventory.New(cfg.DriftInterval, cfg.Clock)
+	loader := &issuerclient.Loader{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		OperatorNamespace: cfg.OperatorNamespace, BaseURL: cfg.CloudflareAPIURL, Factory: factory}
 
 	for _, kind := range []string{cfv1.KindTokenIssuer, cfv1.KindClusterTokenIssuer} {
-		if err := (&IssuerReconciler{Client: mgr.GetClient(), Issuers: loader, Inventory: inventory,
+		if err := (&issuers.Reconciler{Client: mgr.GetClient(), Issuers: loader, Inventory: inv,
 			Kind: kind, VerifyInterval: cfg.VerifyInterval, QuotaInterval: cfg.DriftInterval, Clock: cfg.Clock,
 			Observer: cfg.Observer}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", kind, err)
 		}
 	}
 	drifted := make(chan event.TypedGenericEvent[client.Object], 64)
-	tokens := &CloudflareTokenReconciler{
+	tokens := &cloudflaretokens.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("cloudflare-token-operator"), Issuers: loader,
-		Inventory: inventory, ClusterHash: ClusterHash(cfg.ClusterName), DriftInterval: cfg.DriftInterval,
+		Inventory: inv, ClusterHash: tokenname.ClusterHash(cfg.ClusterName), DriftInterval: cfg.DriftInterval,
 		Clock: cfg.Clock, MaxConcurrent: cfg.MaxConcurrentReconciles, Observer: cfg.Observer,
 		Drifted: drifted,
 	}
 	if err := tokens.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CloudflareToken controller: %w", err)
 	}
-	sweeper := &OrphanSweeper{Client: mgr.GetClient(), Issuers: loader, Inventory: inventory,
-		ClusterHash: ClusterHash(cfg.ClusterName), Interval: cfg.DriftInterval, Grace: cfg.OrphanGrace, Clock: cfg.Clock,
+	orphans := &sweeper.OrphanSweeper{Client: mgr.GetClient(), Issuers: loader, Inventory: inv,
+		ClusterHash: tokenname.ClusterHash(cfg.ClusterName), Interval: cfg.DriftInterval, Grace: cfg.OrphanGrace, Clock: cfg.Clock,
 		Observer: cfg.Observer, Log: mgr.GetLogger().WithName("orphan-sweeper"), Drifted: drifted}
-	if err := mgr.Add(sweeper); err != nil {
+	if err := mgr.Add(orphans); err != nil {
 		return fmt.Errorf("adding the orphan sweeper: %w", err)
 	}
 	return nil

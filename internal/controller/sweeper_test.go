@@ -10,7 +10,7 @@ import (
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/tokenname"
 )
 
 var _ = Describe("orphan sweeper", func() {
@@ -20,12 +20,12 @@ var _ = Describe("orphan sweeper", func() {
 			Resources: map[string]any{cloudflare.ZoneResource(zone): "*"}}}
 		orphans, foreign := make([]string, 0, 3), make([]string, 0, 2)
 		for i := range 3 {
-			name := controller.TokenName{Cluster: controller.ClusterHash(clusterName), UID: uuid.NewUUID(), Serial: 1}.
+			name := tokenname.Name{Cluster: tokenname.ClusterHash(clusterName), UID: uuid.NewUUID(), Serial: 1}.
 				Format("gone", fmt.Sprintf("deleted-without-finalizer-%d", i))
 			id, _ := fake.Seed(cloudflaretest.SeedToken{Name: name, Policies: policy})
 			orphans = append(orphans, id)
 		}
-		otherCluster := controller.TokenName{Cluster: controller.ClusterHash("another-cluster"), UID: uuid.NewUUID(), Serial: 1}.Format("x", "y")
+		otherCluster := tokenname.Name{Cluster: tokenname.ClusterHash("another-cluster"), UID: uuid.NewUUID(), Serial: 1}.Format("x", "y")
 		for _, name := range []string{otherCluster, "laptop token made by hand"} {
 			id, _ := fake.Seed(cloudflaretest.SeedToken{Name: name, Policies: policy})
 			foreign = append(foreign, id)

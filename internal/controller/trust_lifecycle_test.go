@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/tokenname"
 )
 
 // The trust boundary over time: nothing minted is stranded, whatever happens to the resource or its issuer.
@@ -138,7 +138,7 @@ var _ = Describe("trust boundary: nothing minted is stranded", func() {
 		deleteAndWaitGone(tok)
 		info, ok := fake.Token(id)
 		Expect(ok).To(BeTrue())
-		_, marked := controller.ParseTokenName(info.Name)
+		_, marked := tokenname.Parse(info.Name)
 		Expect(marked).To(BeFalse(), "the retained token still carries the operator's mark: %q", info.Name)
 
 		stopSuiteManager()

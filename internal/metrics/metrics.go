@@ -1,5 +1,5 @@
 // Package metrics exports what the operator does as Prometheus metrics. Recorder implements both
-// controller.Observer (what the reconcilers do) and cloudflare.Metrics (what the Cloudflare client sees).
+// observe.Observer (what the reconcilers do) and cloudflare.Metrics (what the Cloudflare client sees).
 //
 // Labels name Kubernetes objects, issuers ("ClusterTokenIssuer/cloudflare", "TokenIssuer/ns/name"), reasons,
 // endpoints without ids, and credential hashes: never a token or credential value.
@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/observe"
 )
 
 // Namespace prefixes every metric name: cloudflare_token_operator_.
@@ -43,10 +43,10 @@ type Recorder struct {
 type tokenKey struct{ namespace, name string }
 
 var (
-	_ controller.Observer      = (*Recorder)(nil)
+	_ observe.Observer         = (*Recorder)(nil)
 	_ cloudflare.Metrics       = (*Recorder)(nil)
 	_ cloudflare.ServerMetrics = (*Recorder)(nil)
-	_ controller.UsageObserver = (*Recorder)(nil)
+	_ observe.UsageObserver    = (*Recorder)(nil)
 )
 
 // New creates the collectors and registers them with reg (controller-runtime's metrics.Registry in the
@@ -136,7 +136,7 @@ func (r *Recorder) deleteToken(namespace, name, issuer string) {
 }
 
 // Minted counts a mint.
-func (r *Recorder) Minted(issuer string, reason controller.MintReason) {
+func (r *Recorder) Minted(issuer string, reason observe.MintReason) {
 	r.mints.WithLabelValues(issuer, string(reason)).Inc()
 }
 

@@ -8,13 +8,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/observe"
 )
 
 // exercise calls every method of the Recorder once, so that every metric has a series.
 func exercise(r *Recorder, now time.Time) {
 	r.TokenObserved("team-a", "dns01", "ClusterTokenIssuer/cloudflare", now.Add(-time.Hour), now.Add(167*time.Hour), now.Add(111*time.Hour))
-	r.Minted("ClusterTokenIssuer/cloudflare", controller.MintFirst)
+	r.Minted("ClusterTokenIssuer/cloudflare", observe.MintFirst)
 	r.Failed("ClusterTokenIssuer/cloudflare", "RateLimited")
 	r.Revoked("ClusterTokenIssuer/cloudflare", "rotation")
 	r.RevocationFailed("ClusterTokenIssuer/cloudflare")

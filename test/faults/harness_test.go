@@ -26,6 +26,7 @@ import (
 
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/observe"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil/window"
 )
@@ -424,7 +425,7 @@ func (o *countingObserver) TokenObserved(string, string, string, time.Time, time
 func (o *countingObserver) TokenForgotten(string, string)                                         {}
 func (o *countingObserver) IssuerQuota(string, int, int)                                          {}
 func (o *countingObserver) CredentialExpiry(string, time.Time)                                    {}
-func (o *countingObserver) Minted(_ string, reason controller.MintReason) {
+func (o *countingObserver) Minted(_ string, reason observe.MintReason) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.minted[string(reason)]++

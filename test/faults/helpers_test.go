@@ -19,7 +19,7 @@ import (
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/tokenname"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil"
 )
 
@@ -115,9 +115,9 @@ func nsOfTokenName(name string) string {
 // mine are the fake's live tokens with this harness's cluster mark, by resource UID.
 func (h *harness) mine() map[types.UID][]cloudflaretest.TokenInfo {
 	out := map[types.UID][]cloudflaretest.TokenInfo{}
-	hash := controller.ClusterHash(h.clusterName)
+	hash := tokenname.ClusterHash(h.clusterName)
 	for _, t := range h.fake.Tokens() {
-		if n, ok := controller.ParseTokenName(t.Name); ok && n.Cluster == hash {
+		if n, ok := tokenname.Parse(t.Name); ok && n.Cluster == hash {
 			out[n.UID] = append(out[n.UID], t)
 		}
 	}
@@ -160,7 +160,7 @@ func (h *harness) expectServing(g Gomega, key client.ObjectKey) *cfv1.Cloudflare
 	g.Expect(c.Reason).To(Equal("TokenReady"), "%s: %s", key, c.Message)
 	g.Expect(tok.Status.ObservedGeneration).To(Equal(tok.Generation))
 	g.Expect(tok.Status.TokenID).NotTo(BeEmpty())
-	n, ok := controller.ParseTokenName(tok.Status.TokenName)
+	n, ok := tokenname.Parse(tok.Status.TokenName)
 	g.Expect(ok).To(BeTrue())
 	g.Expect(tok.Status.Serial).To(Equal(n.Serial), "%s: a mint is under way", key)
 	sec := &corev1.Secret{}

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/tokenname"
 )
 
 // killStep is a point of the lifecycle right after which the manager dies.
@@ -35,7 +35,7 @@ func isSecret(e event, ns string) bool {
 
 // unrecorded: a mint begun (serial recorded) whose token status does not record yet.
 func unrecorded(t *cfv1.CloudflareToken) bool {
-	n, _ := controller.ParseTokenName(t.Status.TokenName)
+	n, _ := tokenname.Parse(t.Status.TokenName)
 	return t.Status.Serial > n.Serial
 }
 

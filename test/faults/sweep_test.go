@@ -14,7 +14,7 @@ import (
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/cloudflare/cloudflaretest"
-	"github.com/tokenoperator/cloudflare-token-operator/internal/controller"
+	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/tokenname"
 )
 
 var _ = Describe("orphans and foreign tokens", Ordered, func() {
@@ -34,17 +34,17 @@ var _ = Describe("orphans and foreign tokens", Ordered, func() {
 
 		policy := []cloudflaretest.Policy{{Effect: "allow", PermissionGroupIDs: []string{cloudflaretest.PermZoneRead},
 			Resources: map[string]any{cloudflare.ZoneResource(h.fake.ZoneID("example.net")): "*"}}}
-		mark := controller.ClusterHash(h.clusterName)
+		mark := tokenname.ClusterHash(h.clusterName)
 		orphans, foreign := make([]string, 0, 20), make([]string, 0, 5)
 		for i := range 20 {
-			name := controller.TokenName{Cluster: mark, UID: uuid.NewUUID(), Serial: int64(1 + i%3)}.
+			name := tokenname.Name{Cluster: mark, UID: uuid.NewUUID(), Serial: int64(1 + i%3)}.
 				Format("gone", fmt.Sprintf("deleted-without-finalizer-%d", i))
 			id, _ := h.fake.Seed(cloudflaretest.SeedToken{Name: name, Policies: policy})
 			orphans = append(orphans, id)
 		}
 		for _, name := range []string{
-			controller.TokenName{Cluster: controller.ClusterHash("another-cluster"), UID: uuid.NewUUID(), Serial: 1}.Format("x", "y"),
-			controller.TokenName{Cluster: controller.ClusterHash("staging"), UID: uuid.NewUUID(), Serial: 4}.Format("a", "b"),
+			tokenname.Name{Cluster: tokenname.ClusterHash("another-cluster"), UID: uuid.NewUUID(), Serial: 1}.Format("x", "y"),
+			tokenname.Name{Cluster: tokenname.ClusterHash("staging"), UID: uuid.NewUUID(), Serial: 4}.Format("a", "b"),
 			"laptop token made by hand",
 			"cert-manager dns01 (terraform)",
 			"cfto:" + mark + ":not-a-uid:1 looks like ours but is not",
