@@ -61,7 +61,8 @@ func precheckIssuerBounds(tok *cfv1.CloudflareToken, iss *issuerclient.Issuer) e
 		}
 	}
 	if spec.MaxTTL != nil && tok.Spec.TTLOrDefault() > spec.MaxTTL.Duration {
-		return failure.Refuse("TTLNotAllowed", "spec.ttl %s exceeds %s's spec.maxTTL %s", tok.Spec.TTLOrDefault(), iss.Key(), spec.MaxTTL.Duration)
+		return failure.Refuse("TTLNotAllowed", "spec.ttl %s exceeds %s's spec.maxTTL %s", tok.Spec.TTLOrDefault(), iss.Key(),
+			spec.MaxTTL.Duration)
 	}
 	return ensureSourceRangesWithin(tok, iss)
 }

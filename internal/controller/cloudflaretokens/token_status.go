@@ -46,7 +46,8 @@ func (r *Reconciler) finish(ctx context.Context, p *tokenPass, err error) (ctrl.
 		r.setCondition(tok, cfv1.ConditionStalled, metav1.ConditionFalse, "Succeeded", "")
 		res.RequeueAfter = nextWake(st, r.Clock.Now(), r.DriftInterval)
 		if st.ExpiresAt != nil && st.RenewalTime != nil {
-			r.observer().TokenObserved(tok.Namespace, tok.Name, issuerclient.KeyOf(tok), timeOf(st.IssuedAt), timeOf(st.ExpiresAt), timeOf(st.RenewalTime))
+			r.observer().TokenObserved(tok.Namespace, tok.Name, issuerclient.KeyOf(tok), timeOf(st.IssuedAt),
+				timeOf(st.ExpiresAt), timeOf(st.RenewalTime))
 		}
 	case apierrors.IsConflict(err):
 		// Someone wrote the resource since it was read: start over from the new copy, without counting it

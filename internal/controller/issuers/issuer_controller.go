@@ -28,11 +28,6 @@ import (
 	"github.com/tokenoperator/cloudflare-token-operator/internal/controller/statuspatch"
 )
 
-// quotaOf is Cloudflare's limit for the issuer's token owner.
-func quotaOf(iss *issuerclient.Issuer) int {
-	return cloudflare.QuotaOf(issuerclient.OwnerOf(iss.Spec.TokenOwner))
-}
-
 // issuerRetry is the wait after a failed verification that the failure policy does not lengthen.
 const issuerRetry = 30 * time.Second
 
