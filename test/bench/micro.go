@@ -16,7 +16,7 @@ type microResult struct {
 }
 
 // microPackages hold the Go micro-benchmarks of the hot pure functions.
-var microPackages = []string{"./internal/controller/", "./internal/cloudflare/"}
+var microPackages = []string{"./internal/controller/cloudflaretokens/", "./internal/controller/tokenname/", "./internal/cloudflare/"}
 
 // runMicro runs the packages' benchmarks (no tests: -run '^$', so no envtest suite starts) and parses them.
 func runMicro(ctx context.Context, root, benchtime string) ([]microResult, string, error) {
