@@ -85,11 +85,19 @@ test-e2e: manifests generate fmt vet envtest kustomize ## Run the e2e tests (tes
 # source on this machine (internal/localcluster: etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, containerd + runc, kubelet, kube-proxy, a CNI bridge), installed with helm and with
 # dist/install.yaml; lifecycle, metrics, failover, namespace deletion, garbage collection; then everything torn
-# down and checked gone. Needs root; hack/cluster-binaries.sh apt-gets and builds the node's programs into
-# bin/cluster once (about 15 minutes on 2 cores). Logs in bin/cluster-test/.
+# down and checked gone. Needs root; `make cluster-binaries` apt-gets and builds the node's programs into
+# bin/cluster once (about 15 minutes on 2 cores). One cluster per machine: a second run waits for the
+# first (a lock in /run). Logs in bin/cluster-test/.
 .PHONY: test-cluster
-test-cluster: manifests generate fmt vet envtest helm image ## Run test/cluster: the operator's image in Pods of a one-node cluster built from source (root).
+test-cluster: manifests generate fmt vet envtest helm image cluster-binaries ## Run test/cluster: the operator's image in Pods of a one-node cluster built from source (root).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS_DIR)" go test ./test/cluster/ -count=1 -timeout 90m -v -ginkgo.v
+
+# The node's programs (kubelet, kube-proxy, kube-controller-manager, kube-scheduler, containerd, runc) in
+# bin/cluster, built from the Go module proxy; as root, the Debian packages the node needs are apt-get
+# installed first. After envtest: kube-apiserver's compiled packages are reused from the build cache.
+.PHONY: cluster-binaries
+cluster-binaries: envtest ## Build the one-node cluster's programs into bin/cluster (minutes, once).
+	hack/cluster-binaries.sh bin/cluster >/dev/null
 
 # make cluster: the same one-node cluster with the operator's image imported, until Ctrl-C (hack/cluster);
 # the admin kubeconfig is bin/cluster-run/kubeconfig. `go run ./hack/cluster -cleanup` tears down what a

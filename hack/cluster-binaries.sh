@@ -3,9 +3,9 @@
 # make test-cluster) runs beside kube-apiserver and etcd (bin/k8s, `make envtest`), each under a versioned
 # name: kubelet, kube-proxy, kube-controller-manager and kube-scheduler from k8s.io/kubernetes, containerd,
 # ctr and containerd-shim-runc-v2 from containerd v2, and runc. All are built from the Go module proxy, one
-# at a time (minutes each on 2 cores, once; kept afterwards). As root it first apt-get installs what is
-# missing: iptables and conntrack (kube-proxy), the CNI plugins (bridge, host-local, portmap, loopback), and
-# libseccomp-dev and pkg-config (runc's seccomp).
+# at a time per module (minutes on 2 cores, once; kept afterwards). As root it first apt-get installs what is
+# missing: iptables and conntrack (kube-proxy), iproute2, the CNI plugins (bridge, host-local, portmap,
+# loopback), and gcc, libseccomp-dev and pkg-config (runc's seccomp).
 #
 # Why build runc: Debian's runc 1.1.5 fails every Pod sandbox with containerd 2 ("can't get final child's
 # PID from pipe") and Debian's crun 1.8.1 refuses containerd 2's runtime spec ("unknown version specified").
@@ -19,24 +19,40 @@ out=${1:-$root/bin/cluster}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
+# One build at a time per output directory: make test-cluster's and a background `make cluster-binaries`
+# (.ci/run) share the result instead of racing on it.
+exec 9>"$out/.lock"
+flock 9
+
 # 1. Debian packages.
 need=()
 command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
+command -v ip >/dev/null || need+=(iproute2)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 [ -f /usr/include/seccomp.h ] || need+=(libseccomp-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v gcc >/dev/null || need+=(gcc libc6-dev) # runc is built with cgo (libseccomp)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages ${need[*]}: run as root, or apt-get install them" >&2
     exit 1
   fi
   echo "apt-get install ${need[*]}" >&2
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # A mirror that hiccups once must not fail CI: three tries, apt's own output shown on the last failure.
+  for try in 1 2 3; do
+    if apt_log=$( { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${need[@]}"; } 2>&1 ); then
+      break
+    fi
+    if [ "$try" = 3 ]; then echo "$apt_log" >&2; exit 1; fi
+    echo "apt-get failed (try $try of 3); again in 10 s" >&2
+    sleep 10
+  done
 fi
 
-# 2. Go programs, each into a wrapper module (kept in bin/cluster/.build so that a second run is quick).
+# 2. Go programs, each into a wrapper module (kept in bin/cluster/.build so that a second run is quick; a
+# wrapper counts only once a build from it succeeded, so one cut short by a network error is made again).
 build() { # build <name> <out file> <package> <env...> go build <flags...>
   local name=$1 dst=$2 pkg=$3; shift 3
   [ -x "$dst" ] && return 0
@@ -48,8 +64,9 @@ build() { # build <name> <out file> <package> <env...> go build <flags...>
 }
 wrapper() { # wrapper <dir> <module@version> <import path>: a module requiring the program's module
   local dir=$1
+  [ -f "$dir/.ok" ] && return 0
+  rm -rf "$dir"
   mkdir -p "$dir"
-  [ -f "$dir/go.mod" ] && return 0
   (cd "$dir" && go mod init "wrapper" >/dev/null 2>&1 && go mod edit -go=1.26 -require="$2" \
     && printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$3" > tools.go)
 }
@@ -60,7 +77,7 @@ missing_k8s=false
 for b in "${k8s_bins[@]}"; do [ -x "$out/$b-v$K8S_VERSION" ] || missing_k8s=true; done
 if $missing_k8s; then (
   dir=$work/k8s-$K8S_VERSION
-  if [ ! -f "$dir/go.mod" ]; then
+  if [ ! -f "$dir/.ok" ]; then
     wrapper "$dir" "k8s.io/kubernetes@v$K8S_VERSION" k8s.io/kubernetes/cmd/kubelet
     cd "$dir"
     # k8s.io/kubernetes replaces its staging modules by ./staging: require the published ones instead.
@@ -78,10 +95,21 @@ if $missing_k8s; then (
   pkg=k8s.io/component-base/version
   ldflags="-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
   ldflags="$ldflags -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  for b in "${k8s_bins[@]}"; do
-    build "$b" "$out/$b-v$K8S_VERSION" "k8s.io/kubernetes/cmd/$b" \
-      CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags"
-  done
+  # All four in one go build: their packages compile once, in one parallel schedule, and the links overlap
+  # the compiles (the same flags as kube-apiserver's build in hack/envtest-binaries.sh, so the packages
+  # they share come from the build cache).
+  echo "building ${k8s_bins[*]} (v$K8S_VERSION)" >&2
+  start=$SECONDS
+  tmp=$out/.k8s-partial
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  pkgs=()
+  for b in "${k8s_bins[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}"
+  for b in "${k8s_bins[@]}"; do mv "$tmp/$b" "$out/$b-v$K8S_VERSION"; done
+  rm -rf "$tmp"
+  touch "$dir/.ok"
+  echo "built ${k8s_bins[*]} in $((SECONDS - start))s" >&2
 ) fi
 
 containerd_bins=(containerd ctr containerd-shim-runc-v2)
@@ -90,7 +118,7 @@ for b in "${containerd_bins[@]}"; do [ -x "$out/$b-v$CONTAINERD_VERSION" ] || mi
 if $missing_containerd; then (
   dir=$work/containerd-$CONTAINERD_VERSION
   mod=github.com/containerd/containerd/v2
-  if [ ! -f "$dir/go.mod" ]; then
+  if [ ! -f "$dir/.ok" ]; then
     wrapper "$dir" "$mod@v$CONTAINERD_VERSION" "$mod/cmd/containerd"
     cd "$dir"
     { echo '//go:build tools'; echo; echo 'package tools'; echo; echo 'import ('
@@ -102,17 +130,19 @@ if $missing_containerd; then (
     build "$b" "$out/$b-v$CONTAINERD_VERSION" "$mod/cmd/$b" CGO_ENABLED=0 go build -trimpath \
       -tags "no_btrfs no_devmapper no_zfs" -ldflags "-s -w -X $mod/version.Version=v$CONTAINERD_VERSION"
   done
+  touch "$dir/.ok"
 ) fi
 
 if [ ! -x "$out/runc-v$RUNC_VERSION" ]; then (
   dir=$work/runc-$RUNC_VERSION
-  if [ ! -f "$dir/go.mod" ]; then
+  if [ ! -f "$dir/.ok" ]; then
     wrapper "$dir" "github.com/opencontainers/runc@v$RUNC_VERSION" github.com/opencontainers/runc
     (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
   fi
   cd "$dir"
   build runc "$out/runc-v$RUNC_VERSION" github.com/opencontainers/runc CGO_ENABLED=1 go build -trimpath \
     -tags seccomp -ldflags "-s -w -X main.version=$RUNC_VERSION"
+  touch "$dir/.ok"
 ) fi
 
 for b in "${k8s_bins[@]}"; do [ -x "$out/$b-v$K8S_VERSION" ]; done

@@ -31,11 +31,11 @@ func main() {
 }
 
 func run(cleanup, exit bool) error {
-	if cleanup {
-		return localcluster.CleanupStaleCluster(os.Stdout)
-	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	if cleanup {
+		return localcluster.CleanupStaleCluster(ctx, os.Stdout)
+	}
 	root, err := localcluster.RepoRoot()
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -52,6 +53,7 @@ type Cluster struct {
 	pki         *pki
 	kubeconfigs map[string]string // per component
 	sysctls     map[string]string // former values, restored on Stop
+	unlock      func()            // LockHost's release, called by Stop
 	log         io.Writer
 }
 
@@ -77,24 +79,32 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (c *Cluster, err err
 	if log == nil {
 		log = io.Discard
 	}
-	if err := CleanupStaleCluster(log); err != nil {
+	unlock, err := LockHost(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := CleanupStaleCluster(ctx, log); err != nil {
+		unlock()
 		return nil, fmt.Errorf("tearing down an earlier cluster: %w", err)
 	}
 	before, err := SnapshotHost()
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "ctoc-") // short: unix socket paths live under it
 	if err != nil {
+		unlock()
 		return nil, err
 	}
-	c = &Cluster{dir: dir, opts: opts, before: before, log: log}
-	sysctls, err := c.prepareHost()
-	c.sysctls = sysctls
-	if err := saveState(savedState{Dir: dir, Before: before, Sysctl: sysctls, Owner: os.Getpid()}); err != nil {
+	c = &Cluster{dir: dir, opts: opts, before: before, unlock: unlock, log: log}
+	// The state first (with the sysctls' values to restore), then the host's changes: a run killed in
+	// between leaves nothing the next run's CleanupStaleCluster does not know of.
+	c.sysctls = currentSysctls()
+	if err := saveState(savedState{Dir: dir, Before: before, Sysctl: c.sysctls, Owner: os.Getpid()}); err != nil {
 		return nil, errors.Join(err, c.Stop())
 	}
-	if err != nil {
+	if err := c.prepareHost(); err != nil {
 		return nil, errors.Join(err, c.Stop())
 	}
 	defer func() {
@@ -126,22 +136,30 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (c *Cluster, err err
 // Dir is the cluster's working directory (certificates, configurations, containerd's and the kubelet's state).
 func (c *Cluster) Dir() string { return c.dir }
 
-// prepareHost: the cgroup, the bridge with HostIP, IP forwarding; returns the sysctls' former values.
-func (c *Cluster) prepareHost() (map[string]string, error) {
+// hostSysctls are the sysctls the cluster sets to 1 (Stop restores them).
+var hostSysctls = []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/bridge/bridge-nf-call-iptables"}
+
+// currentSysctls are hostSysctls' values now; one that does not exist is left out (no br_netfilter:
+// bridged traffic skips iptables, which this cluster does not need).
+func currentSysctls() map[string]string {
 	sysctls := map[string]string{}
-	for _, s := range []string{"net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables"} {
-		path := "/proc/sys/" + s
-		old, err := os.ReadFile(path)
-		if err != nil {
-			continue // no br_netfilter: bridged traffic skips iptables, which this cluster does not need
+	for _, path := range hostSysctls {
+		if old, err := os.ReadFile(path); err == nil {
+			sysctls[path] = strings.TrimSpace(string(old))
 		}
-		sysctls[path] = strings.TrimSpace(string(old))
+	}
+	return sysctls
+}
+
+// prepareHost: IP forwarding, the cgroup, the bridge with HostIP.
+func (c *Cluster) prepareHost() error {
+	for path := range c.sysctls {
 		if err := os.WriteFile(path, []byte("1"), 0); err != nil {
-			return sysctls, fmt.Errorf("setting %s: %w", path, err)
+			return fmt.Errorf("setting %s: %w", path, err)
 		}
 	}
 	if err := createCgroup(cgroupName); err != nil {
-		return sysctls, err
+		return err
 	}
 	for _, args := range [][]string{
 		{"link", "add", BridgeName, "type", "bridge"},
@@ -149,10 +167,10 @@ func (c *Cluster) prepareHost() (map[string]string, error) {
 		{"link", "set", BridgeName, "up"},
 	} {
 		if _, err := run(exec.Command("ip", args...)); err != nil {
-			return sysctls, err
+			return err
 		}
 	}
-	return sysctls, nil
+	return nil
 }
 
 func saveState(s savedState) error {
@@ -201,14 +219,34 @@ func waitHTTP(ctx context.Context, p *Process, client *http.Client, url string, 
 	return nil
 }
 
-// freePort is a TCP port free right now on ip.
+// freePort is a TCP port free right now on ip, below the kernel's ephemeral range: a port the kernel hands
+// out for ":0" can be taken, before the component binds it, by any outgoing connection or test listener
+// of the busy shared machine; one below the range only by a program that names it.
 func freePort(ip string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, err
+	low := ephemeralLow()
+	for range 200 {
+		port := 10000 + rand.IntN(low-10000)
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, itoa(port)))
+		if err != nil {
+			continue // in use
+		}
+		_ = l.Close()
+		return port, nil
 	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free TCP port on %s between 10000 and %d", ip, low)
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if low, err := strconv.Atoi(f[0]); err == nil && low > 11000 {
+				return low
+			}
+		}
+	}
+	return 32768
 }
 
 // freePorts is n distinct ports free right now on ip.
@@ -220,7 +258,7 @@ func freePorts(ip string, n int) ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !seen[port] { // the kernel may hand the same port twice
+		if !seen[port] { // a port is free until bound: the same one may come twice
 			seen[port] = true
 			ports = append(ports, port)
 		}

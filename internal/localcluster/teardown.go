@@ -29,6 +29,9 @@ func (c *Cluster) Stop() error {
 	errs = append(errs, c.registry.stop())
 	errs = append(errs, teardown(c.dir, c.before, c.sysctls))
 	c.dir = ""
+	if c.unlock != nil {
+		c.unlock()
+	}
 	return errors.Join(errs...)
 }
 
@@ -89,26 +92,54 @@ func teardown(dir string, before HostState, sysctls map[string]string) error {
 }
 
 // CleanupStaleCluster tears down the cluster of an earlier run that died before its Stop (its state is
-// in stateFile); nothing when there is none.
-func CleanupStaleCluster(log io.Writer) error {
-	b, err := os.ReadFile(stateFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+// in stateFile), and a bridge or cgroup of this package's names that no state accounts for; nothing when
+// there is none. It waits for the machine's cluster lock (LockHost) first.
+func CleanupStaleCluster(ctx context.Context, log io.Writer) error {
+	if log == nil {
+		log = io.Discard
 	}
+	unlock, err := LockHost(ctx, log)
 	if err != nil {
 		return err
 	}
-	var s savedState
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("%s: %w", stateFile, err)
+	defer unlock()
+	b, err := os.ReadFile(stateFile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
-	if s.Owner != 0 && s.Owner != os.Getpid() && syscall.Kill(s.Owner, 0) == nil {
-		// One cluster per machine (the bridge, the cgroup and the node's port are fixed): refuse rather
-		// than tear down another run's live cluster.
-		return fmt.Errorf("process %d runs a cluster in %s: wait for it, or stop it (Ctrl-C)", s.Owner, s.Dir)
+	if err == nil {
+		var s savedState
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("%s: %w", stateFile, err)
+		}
+		if s.Owner != 0 && s.Owner != os.Getpid() && syscall.Kill(s.Owner, 0) == nil {
+			// A live owner without the lock is a run of an older version of this package: never tear down
+			// another run's live cluster.
+			return fmt.Errorf("process %d runs a cluster in %s: wait for it, or stop it (Ctrl-C)", s.Owner, s.Dir)
+		}
+		fmt.Fprintf(log, "cluster: tearing down the cluster an earlier run left in %s\n", s.Dir)
+		if err := teardown(s.Dir, s.Before, s.Sysctl); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(log, "cluster: tearing down the cluster an earlier run left in %s\n", s.Dir)
-	return teardown(s.Dir, s.Before, s.Sysctl)
+	return removeStrays(log)
+}
+
+// removeStrays removes the bridge and the cgroup of a cluster whose state was lost (an older version of
+// this package saved it only after creating them).
+func removeStrays(log io.Writer) error {
+	var errs []error
+	if _, err := os.Stat(filepath.Join("/sys/class/net", BridgeName)); err == nil {
+		fmt.Fprintf(log, "cluster: deleting the stray bridge %s\n", BridgeName)
+		if _, err := run(exec.Command("ip", "link", "delete", BridgeName)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(cgroupDirs(cgroupName)) > 0 {
+		fmt.Fprintf(log, "cluster: removing the stray cgroup %s\n", cgroupName)
+		errs = append(errs, killCgroupTree(cgroupName))
+	}
+	return errors.Join(errs...)
 }
 
 // removeAddedRules deletes the rules and then the chains that `<cmd>-save` shows now and did not show in

@@ -44,13 +44,14 @@ type world struct {
 	admin     localcluster.Kubectl
 	helm      string
 	artifacts string
+	unlock    func() // the machine's cluster lock, held from before the snapshot to after the last check
 }
 
 var w world
 
 func TestCluster(t *testing.T) {
 	RegisterFailHandler(Fail)
-	SetDefaultEventuallyTimeout(2 * time.Minute)
+	SetDefaultEventuallyTimeout(3 * time.Minute) // a loaded 2-core machine starts Pods slowly
 	SetDefaultEventuallyPollingInterval(time.Second)
 	RunSpecs(t, "cloudflare-token-operator on a one-node cluster")
 }
@@ -65,11 +66,6 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	w.helm = filepath.Join(w.root, "bin", "helm")
 	Expect(w.helm).To(BeAnExistingFile(), "bin/helm: run make helm (make test-cluster does)")
 
-	By("tearing down what a killed earlier run left, then recording the host's state")
-	Expect(localcluster.CleanupStaleCluster(GinkgoWriter)).To(Succeed())
-	w.before, err = localcluster.SnapshotHost()
-	Expect(err).NotTo(HaveOccurred())
-
 	By("building bin/manager and bin/fakecloudflare; the node's programs; the image (make image)")
 	w.bins, err = localcluster.Build(ctx, w.root, localcluster.BuildOptions{Log: GinkgoWriter})
 	Expect(err).NotTo(HaveOccurred())
@@ -77,6 +73,14 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	image := filepath.Join(w.root, "bin", "image", "cloudflare-token-operator.tar")
 	Expect(image).To(BeAnExistingFile(), "make image (make test-cluster does)")
+
+	By("taking the machine's cluster lock (another run's cluster finishes first)")
+	w.unlock, err = localcluster.LockHost(ctx, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	By("tearing down what a killed earlier run left, then recording the host's state")
+	Expect(localcluster.CleanupStaleCluster(ctx, GinkgoWriter)).To(Succeed())
+	w.before, err = localcluster.SnapshotHost()
+	Expect(err).NotTo(HaveOccurred())
 
 	By("starting the one-node cluster")
 	w.cluster, err = localcluster.StartCluster(ctx, localcluster.ClusterOptions{
@@ -99,6 +103,9 @@ var _ = AfterSuite(func() {
 	}
 	if w.cluster != nil {
 		Expect(w.cluster.Stop()).To(Succeed())
+	}
+	if w.unlock != nil {
+		w.unlock()
 	}
 })
 

@@ -87,7 +87,7 @@ metadata:
 // waitReady waits for condition Ready of one object (args as for kubectl wait).
 func waitReady(ctx SpecContext, args ...string) {
 	GinkgoHelper()
-	mustKubectl(ctx, append([]string{"wait", "--for=condition=Ready", "--timeout=2m"}, args...)...)
+	mustKubectl(ctx, append([]string{"wait", "--for=condition=Ready", "--timeout=3m"}, args...)...)
 }
 
 func jsonpath(ctx SpecContext, path string, args ...string) string {
