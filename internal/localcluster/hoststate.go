@@ -22,6 +22,9 @@ type HostState struct {
 	Links    []string          // network interfaces
 	Iptables map[string]string // "iptables"/"ip6tables" -> rules and chains (iptables-save, no counters)
 	Mounts   []string          // mount points
+	// Files are the node's files outside the cluster's directory (nodeFiles): the shims' sockets and runc's
+	// state, which a killed shim leaves behind, and the kubelet's /var/log/containers.
+	Files []string `json:",omitempty"`
 }
 
 // SnapshotHost reads the current HostState.
@@ -37,6 +40,7 @@ func SnapshotHost() (HostState, error) {
 	if s.Mounts, err = mountPoints(); err != nil {
 		return s, err
 	}
+	s.Files = nodeFiles()
 	s.Iptables = map[string]string{}
 	for _, cmd := range []string{"iptables", "ip6tables"} {
 		if s.Iptables[cmd], err = iptablesRules(cmd); err != nil {
@@ -57,6 +61,9 @@ func (before HostState) Leftovers(after HostState) []string {
 	}
 	for _, m := range added(before.Mounts, after.Mounts) {
 		out = append(out, "mount "+m)
+	}
+	for _, f := range added(before.Files, after.Files) {
+		out = append(out, "file "+f)
 	}
 	for cmd, rules := range after.Iptables {
 		for _, r := range added(strings.Split(before.Iptables[cmd], "\n"), strings.Split(rules, "\n")) {
@@ -79,6 +86,29 @@ func added(before, after []string) []string {
 	}
 	return out
 }
+
+// nodeFiles: which of nodeDirs exist, and the shims' sockets in shimSocketDir (a killed shim leaves its
+// socket there, whatever containerd's configured state directory).
+func nodeFiles() []string {
+	var out []string
+	for _, dir := range nodeDirs {
+		if _, err := os.Lstat(dir); err == nil {
+			out = append(out, dir)
+		}
+	}
+	names, _ := listDir(shimSocketDir)
+	for _, n := range names {
+		out = append(out, filepath.Join(shimSocketDir, n))
+	}
+	return out
+}
+
+// shimSocketDir is where containerd's shims put their sockets (containerd's defaults.DefaultStateDir + "/s").
+const shimSocketDir = "/run/containerd/s"
+
+// nodeDirs are the directories the node may create outside the cluster's directory, deepest first:
+// containerd's fixed run directory and the kubelet's container log links.
+var nodeDirs = []string{shimSocketDir, "/run/containerd", "/var/log/containers"}
 
 func listDir(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)

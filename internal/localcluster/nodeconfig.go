@@ -62,6 +62,8 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
         runtime_type = 'io.containerd.runc.v2'
         [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
           BinaryName = %[6]q
+          # runc's state in the cluster's directory, not in the fixed /run/containerd/runc.
+          Root = %[10]q
           SystemdCgroup = false
     [plugins.'io.containerd.cri.v1.runtime'.cni]
       bin_dirs = [%[7]q]
@@ -71,7 +73,7 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
     path = %[9]q
 `, filepath.Join(dir, "containerd", "root"), filepath.Join(dir, "containerd", "state"), containerdSocket(dir),
 		PauseImage, filepath.Join(dir, "certs.d"), runc, cniBin, filepath.Join(dir, "cni", "net.d"),
-		filepath.Join(dir, "containerd", "opt"))
+		filepath.Join(dir, "containerd", "opt"), filepath.Join(dir, "runc"))
 }
 
 func containerdSocket(dir string) string { return filepath.Join(dir, "containerd.sock") }

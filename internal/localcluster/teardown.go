@@ -2,6 +2,8 @@ package localcluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -77,6 +80,13 @@ func teardown(dir string, before HostState, sysctls map[string]string) error {
 		}
 	}
 	removeNodeFiles(dir)
+	removeShimSockets(dir)
+	// The node's directories outside dir that did not exist before, if empty (nothing of another's in them).
+	for _, d := range added(before.Files, nodeFiles()) {
+		if slices.Contains(nodeDirs, d) {
+			_ = os.Remove(d)
+		}
+	}
 	for path, v := range sysctls {
 		if err := os.WriteFile(path, []byte(v), 0); err != nil {
 			errs = append(errs, fmt.Errorf("restoring %s: %w", path, err))
@@ -211,6 +221,18 @@ func splitRule(s string) []string {
 // runCtx runs a short command with ctx and returns its stdout; the error carries stderr.
 func runCtx(ctx context.Context, path string, args ...string) (string, error) {
 	return run(exec.CommandContext(ctx, path, args...))
+}
+
+// removeShimSockets removes the sockets the shims of the cluster's containerd left in shimSocketDir when
+// they were killed: named by containerd as sha256(<containerd's address>/<namespace>/<task id>[/debug]).
+func removeShimSockets(dir string) {
+	tasks, _ := listDir(filepath.Join(dir, "containerd", "state", "io.containerd.runtime.v2.task", "k8s.io"))
+	for _, id := range tasks {
+		for _, suffix := range []string{"", "/debug"} {
+			sum := sha256.Sum256([]byte(filepath.Join(containerdSocket(dir), "k8s.io", id) + suffix))
+			_ = os.Remove(filepath.Join(shimSocketDir, hex.EncodeToString(sum[:])))
+		}
+	}
 }
 
 // removeNodeFiles removes what the kubelet and the CNI keep outside dir for the Pods a hard kill did not
