@@ -52,12 +52,6 @@ func (c *ttlCache[V]) put(key string, v V, now time.Time, ttl time.Duration) {
 	c.entries[key] = cached[V]{value: v, expires: now.Add(ttl)}
 }
 
-func (c *ttlCache[V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
 // tokenKey is what the cache keeps of a token: its digest, never the token.
 func tokenKey(token string) string {
 	sum := sha256.Sum256([]byte(token))

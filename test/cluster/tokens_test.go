@@ -1,17 +1,15 @@
 package cluster
 
 import (
-	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil/scrape"
 
 	cfv1 "github.com/tokenoperator/cloudflare-token-operator/api/v1alpha1"
 	"github.com/tokenoperator/cloudflare-token-operator/internal/localcluster"
@@ -82,34 +80,15 @@ func scrapeThroughService(ctx SpecContext) {
 		"--serviceaccount="+namespace+":scraper")
 	token := strings.TrimSpace(mustKubectl(ctx, "create", "token", "-n", namespace, "scraper"))
 	Eventually(func(g Gomega) {
-		code, body, err := scrape(ctx, url, token)
+		code, body, err := scrape.Metrics(ctx, url, token)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(code).To(Equal(http.StatusOK), body)
 		g.Expect(body).To(ContainSubstring("controller_runtime_reconcile_total"))
 	}).Should(Succeed())
 	stranger := strings.TrimSpace(mustKubectl(ctx, "create", "token", "-n", namespace, "stranger"))
-	code, _, err := scrape(ctx, url, stranger)
+	code, _, err := scrape.Metrics(ctx, url, stranger)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(code).To(Equal(http.StatusForbidden))
-}
-
-func scrape(ctx context.Context, url, token string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	// The manager serves a self-signed certificate (no cert-manager here).
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the manager's self-signed certificate
-	}}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
 }
 
 func tokenID(ctx SpecContext, ns, name string) string {

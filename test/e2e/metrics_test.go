@@ -1,14 +1,13 @@
 package e2e
 
 import (
-	"context"
-	"crypto/tls"
-	"io"
 	"net/http"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/tokenoperator/cloudflare-token-operator/internal/testutil/scrape"
 )
 
 var _ = Describe("The metrics endpoint", Ordered, func() {
@@ -38,7 +37,7 @@ var _ = Describe("The metrics endpoint", Ordered, func() {
 		func(ctx SpecContext) {
 			token := mustKubectl(ctx, w.admin, "create", "token", "-n", operatorNamespace, scraper)
 			Eventually(func(g Gomega) {
-				code, body, err := scrape(ctx, metricsURL, strings.TrimSpace(token))
+				code, body, err := scrape.Metrics(ctx, metricsURL, strings.TrimSpace(token))
 				g.Expect(err).NotTo(HaveOccurred()) // the endpoint may still be generating its certificate
 				g.Expect(code).To(Equal(http.StatusOK), body)
 				g.Expect(body).To(ContainSubstring("controller_runtime_reconcile_total"))
@@ -46,33 +45,12 @@ var _ = Describe("The metrics endpoint", Ordered, func() {
 		})
 
 	It("refuses anonymous requests and tokens without the role", func(ctx SpecContext) {
-		code, _, err := scrape(ctx, metricsURL, "")
+		code, _, err := scrape.Metrics(ctx, metricsURL, "")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(code).To(Equal(http.StatusUnauthorized))
 		token := mustKubectl(ctx, w.admin, "create", "token", "-n", operatorNamespace, stranger)
-		code, _, err = scrape(ctx, metricsURL, strings.TrimSpace(token))
+		code, _, err = scrape.Metrics(ctx, metricsURL, strings.TrimSpace(token))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(code).To(Equal(http.StatusForbidden))
 	})
 })
-
-// scrape GETs the metrics endpoint (its certificate is the manager's self-signed one) with a bearer token.
-func scrape(ctx context.Context, url, token string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback, self-signed by the manager
-	}}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
-}
